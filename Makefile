@@ -1,0 +1,49 @@
+# o2o: two commands. `make run` sets up and starts the demo; `make test` sets up and tests.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test install translations bench clean browser-deps
+
+$(STAMP): setup.cfg pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24"
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+# Compiled catalogues (.mo) are build output; the .po files are the source.
+translations: $(STAMP)
+	@for d in core/translations addons/*/translations; do \
+	  if [ -d "$$d" ] && ls $$d/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+	    $(BIN)/pybabel compile -q -f -d "$$d" || exit 1; fi; done
+
+run: install
+	$(BIN)/o2o setup --demo
+	@echo ""
+	@echo "  o2o is running at http://$(HOST):$(PORT)/admin/"
+	@echo "  demo login: admin / admin (demo data only; change it before real use)"
+	@echo ""
+	$(BIN)/o2o serve --host $(HOST) --port $(PORT)
+
+# SQLite by default; set O2O_TEST_DATABASE_URL=postgresql://user@host:5432/postgres to run
+# on a PostgreSQL server (a fresh database is created on it for the run and dropped after).
+test: install browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the till's browser test (no browser download); skipped where apt
+# is not available or we are not root, and the browser tests then say why they skip.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || echo "warning: could not install chromium"; }; } || true
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

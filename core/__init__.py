@@ -1,0 +1,1 @@
+"""o2o core: the platform every addon builds on."""

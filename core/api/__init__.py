@@ -1,0 +1,229 @@
+"""The JSON API shell at /api/v1.
+
+Routes are declared with ``ApiBlueprint.endpoint(...)``: one place that authenticates the
+token, checks the permission, validates the body and query against pydantic schemas, owns
+the transaction (commit on success, rollback on any error), answers every error as an RFC
+9457 problem document and records the route for /api/v1/openapi.json, so the document is
+generated from the same schemas that validate requests.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import wraps
+from typing import Any, Callable
+
+import pydantic
+import sqlalchemy as sa
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from core.auth import csrf, login_manager, user_can
+from core.auth.models import ApiToken, hash_token
+from core.db import db, utcnow
+from core.errors import O2OError
+
+API_PREFIX = "/api/v1"
+PROBLEM_TYPE_BASE = "https://o2o.invalid/problems/"
+
+
+class ApiProblem(Exception):
+    def __init__(self, status: int, title: str, detail: str | None = None, type_: str = "about:blank", **extra):
+        super().__init__(detail or title)
+        self.status, self.title, self.detail, self.type, self.extra = status, title, detail, type_, extra
+
+
+def problem_response(status: int, title: str, detail: str | None = None, type_: str = "about:blank", **extra):
+    body = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body["instance"] = request.path
+    body.update({k: _json_default(v) for k, v in extra.items()})
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = "application/problem+json"
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="o2o"'
+    return response
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+@dataclass
+class RouteDoc:
+    rule: str
+    methods: list[str]
+    endpoint: str
+    summary: str
+    permission: str | None
+    body: type[pydantic.BaseModel] | None
+    query: type[pydantic.BaseModel] | None
+    response: Any
+    status: int
+    tags: list[str] = field(default_factory=list)
+
+
+def authenticate_token():
+    """The user behind the Bearer token, or an ApiProblem 401."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblem(401, "Authentication required",
+                         "Send an API token in the header 'Authorization: Bearer <token>'.")
+    row = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
+    now = utcnow()
+    if row is None or row.revoked:
+        raise ApiProblem(401, "Invalid token", "The API token is unknown or has been revoked.")
+    expires = row.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=dt.timezone.utc)
+    if expires is not None and expires <= now:
+        raise ApiProblem(401, "Expired token", "The API token has expired; create a new one.")
+    if not row.user.active:
+        raise ApiProblem(401, "Inactive user", "The user of this API token is deactivated.")
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=dt.timezone.utc)
+    if last is None or now - last > dt.timedelta(minutes=1):
+        row.last_used_at = now  # at most once a minute: no write per request
+    return row.user
+
+
+def _validation_problem(exc: pydantic.ValidationError, where: str):
+    errors = [{"location": where, "field": ".".join(str(p) for p in e["loc"]) or where, "message": e["msg"]}
+              for e in exc.errors(include_url=False)]
+    return ApiProblem(422, "Invalid input", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                      PROBLEM_TYPE_BASE + "validation", errors=errors)
+
+
+def to_json(value):
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    return _json_default(value)
+
+
+class ApiBlueprint(Blueprint):
+    """A blueprint of JSON routes; see the module docstring."""
+
+    def __init__(self, name, import_name, **kwargs):
+        super().__init__(name, import_name, **kwargs)
+        self.docs: list[RouteDoc] = []
+
+    def endpoint(self, rule: str, methods=("GET",), *, permission: str | None = None,
+                 body: type[pydantic.BaseModel] | None = None, query: type[pydantic.BaseModel] | None = None,
+                 response: Any = None, status: int = 200, summary: str = "", tags=None, public: bool = False):
+        """Declare a route. The view gets ``body=`` / ``query=`` (validated models) when
+        schemas are given, and returns a pydantic model, dict or list (serialised as JSON)
+        or a Flask response."""
+        def decorator(view: Callable):
+            @wraps(view)
+            def wrapped(*args, **kwargs):
+                try:
+                    if not public:
+                        user = authenticate_token()
+                        login_manager._update_request_context_with_user(user)
+                        g.api_user = user
+                        if permission and not user_can(user, permission):
+                            raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
+                                             PROBLEM_TYPE_BASE + "forbidden", permission=permission)
+                    if body is not None:
+                        payload = request.get_json(silent=True)
+                        if payload is None:
+                            raise ApiProblem(400, "Malformed body", "The request body must be a JSON object "
+                                             "sent with 'Content-Type: application/json'.",
+                                             PROBLEM_TYPE_BASE + "malformed-body")
+                        try:
+                            kwargs["body"] = body.model_validate(payload)
+                        except pydantic.ValidationError as exc:
+                            raise _validation_problem(exc, "body") from None
+                    if query is not None:
+                        try:
+                            kwargs["query"] = query.model_validate(request.args.to_dict())
+                        except pydantic.ValidationError as exc:
+                            raise _validation_problem(exc, "query") from None
+                    result = view(*args, **kwargs)
+                    db.session.commit()
+                except ApiProblem as exc:
+                    db.session.rollback()
+                    return problem_response(exc.status, exc.title, exc.detail, exc.type, **exc.extra)
+                except O2OError as exc:
+                    db.session.rollback()
+                    return problem_response(exc.status, exc.title, exc.message,
+                                            PROBLEM_TYPE_BASE + exc.type_suffix, **exc.extra)
+                except Exception:
+                    db.session.rollback()
+                    raise
+                if isinstance(result, current_app.response_class):
+                    return result
+                response = jsonify(to_json(result))
+                response.status_code = status
+                return response
+
+            self.add_url_rule(rule, view_func=wrapped, methods=list(methods))
+            self.docs.append(RouteDoc(rule, list(methods), f"{self.name}.{view.__name__}",
+                                      summary or (view.__doc__ or "").strip().split("\n")[0],
+                                      permission, body, query, response, status, list(tags or [self.name])))
+            return wrapped
+        return decorator
+
+
+class Page(pydantic.BaseModel):
+    """Pagination query parameters shared by every list."""
+    page: int = pydantic.Field(1, ge=1, description="1-based page number")
+    per_page: int = pydantic.Field(50, ge=1, le=500, description="items per page (at most 500)")
+
+
+def paginate(stmt, page: Page, serialise: Callable, count: bool = True) -> dict:
+    """One page of ``stmt``: items, page, per_page, has_next and (when cheap) total."""
+    rows = db.session.scalars(stmt.limit(page.per_page + 1).offset((page.page - 1) * page.per_page)).all()
+    has_next = len(rows) > page.per_page
+    out = {"items": [serialise(r) for r in rows[: page.per_page]], "page": page.page,
+           "per_page": page.per_page, "has_next": has_next}
+    if count:
+        out["total"] = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery()))
+    return out
+
+
+def init_api(app: Flask) -> None:
+    from core.api.openapi import build_openapi
+
+    root = Blueprint("api", __name__, url_prefix=API_PREFIX)
+    children: list[ApiBlueprint] = []
+    for _addon, blueprints in app.extensions["o2o"].call_in_order("o2o_api_blueprints", app=app):
+        for bp in blueprints or ():
+            root.register_blueprint(bp)
+            children.append(bp)
+
+    @root.route("/openapi.json")
+    def openapi():
+        return jsonify(build_openapi(current_app, children))
+
+    csrf.exempt(root)
+    app.register_blueprint(root)
+    app.extensions["o2o.api"] = children
+
+    @app.errorhandler(HTTPException)
+    def _http_problem(exc: HTTPException):
+        if request.path.startswith("/api/"):
+            return problem_response(exc.code or 500, exc.name, exc.description)
+        return exc
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return _http_problem(exc)
+        if request.path.startswith("/api/"):
+            current_app.logger.exception("unhandled error in %s", request.path)
+            return problem_response(500, "Internal Server Error", "An unexpected error occurred; it has been logged.")
+        raise exc

@@ -1,0 +1,136 @@
+"""Users, roles, the permissions roles carry, store scoping, API tokens."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from core.db import IdMixin, TimestampMixin, db, utcnow
+from core.models.audit import Audited
+
+user_role = sa.Table(
+    "user_role", db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("role_id", sa.ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# Stores a user is limited to. A user with ``all_stores`` ignores this table.
+user_store = sa.Table(
+    "user_store", db.metadata,
+    sa.Column("user_id", sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("store_id", sa.ForeignKey("store.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(IdMixin, Audited, db.Model):
+    __tablename__ = "role"
+
+    code: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(128), nullable=False)
+    permissions: Mapped[list["RolePermission"]] = relationship(
+        back_populates="role", cascade="all, delete-orphan", lazy="selectin")
+
+    @property
+    def permission_codes(self) -> set[str]:
+        return {p.code for p in self.permissions}
+
+    def __str__(self):
+        return self.name
+
+
+class RolePermission(db.Model):
+    """A permission code (declared by an addon through o2o_permissions) granted to a role."""
+    __tablename__ = "role_permission"
+
+    role_id: Mapped[int] = mapped_column(sa.ForeignKey("role.id", ondelete="CASCADE"), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    role: Mapped[Role] = relationship(back_populates="permissions")
+
+
+class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
+    __tablename__ = "user_account"
+
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    display_name: Mapped[str | None] = mapped_column(sa.String(128))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    password_hash: Mapped[str | None] = mapped_column(sa.String(256))
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    is_superuser: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+    all_stores: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    locale: Mapped[str | None] = mapped_column(sa.String(16))  # None: from the browser
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
+    stores = relationship("Store", secondary=user_store, lazy="selectin")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        if not password or len(password) < 8:
+            raise ValueError("a password needs at least 8 characters")
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def permission_codes(self) -> set[str]:
+        codes: set[str] = set()
+        for role in self.roles:
+            codes |= role.permission_codes
+        return codes
+
+    def can(self, code: str) -> bool:
+        return self.active and (self.is_superuser or code in self.permission_codes)
+
+    @property
+    def store_ids(self) -> set[int] | None:
+        """The stores this user is limited to, or None for every store."""
+        if self.is_superuser or self.all_stores:
+            return None
+        return {s.id for s in self.stores}
+
+    def __str__(self):
+        return self.display_name or self.username
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(IdMixin, db.Model):
+    """A personal API token. Only its SHA-256 is stored; the token is shown once."""
+    __tablename__ = "api_token"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    prefix: Mapped[str] = mapped_column(sa.String(12), nullable=False)  # shown in lists to tell tokens apart
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    @classmethod
+    def issue(cls, user: User, name: str, expires_at=None) -> tuple["ApiToken", str]:
+        """Create a token for ``user``; returns the row and the clear token (show it once)."""
+        clear = "o2o_" + secrets.token_urlsafe(32)
+        row = cls(user=user, name=name, prefix=clear[:12], token_hash=hash_token(clear), expires_at=expires_at)
+        return row, clear
+
+
+class LoginFailure(IdMixin, db.Model):
+    """Failed logins, to throttle guessing across every worker."""
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)
+
+    key: Mapped[str] = mapped_column(sa.String(128), nullable=False)  # "user:<name>" or "ip:<addr>"
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)

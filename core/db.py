@@ -1,0 +1,134 @@
+"""The SQLAlchemy object, base mixins and the Decimal column types.
+
+Money and quantities are Decimal end to end. SQLite has no exact NUMERIC storage, so the
+column types below quantize what comes back to the column's scale: a value read from either
+database is the same Decimal.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from decimal import ROUND_HALF_UP, Decimal
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as _FlaskSession
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite stores NUMERIC as REAL; the types below restore exact Decimals on the way out.
+warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Session(_FlaskSession):
+    """Honours an explicit ``bind`` (a connection the test suite holds a transaction on)
+    before Flask-SQLAlchemy's per-table engine choice."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
+
+
+class _ScaledDecimal(sa.types.TypeDecorator):
+    impl = sa.Numeric
+    cache_ok = True
+    precision = 14
+    scale = 2
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(precision=self.precision, scale=self.scale, asdecimal=True)
+
+    def load_dialect_impl(self, dialect):
+        return dialect.type_descriptor(sa.Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, float):
+            raise TypeError("money and quantities are Decimal, not float")
+        return Decimal(value).quantize(self._exp, rounding=ROUND_HALF_UP)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(str(value)).quantize(self._exp, rounding=ROUND_HALF_UP)
+
+    @property
+    def _exp(self):
+        return Decimal(1).scaleb(-self.scale)
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+class Money(_ScaledDecimal):
+    """An amount in the company currency: Numeric(14, 2)."""
+    scale = 2
+
+
+class UnitPrice(_ScaledDecimal):
+    """A unit price or cost: Numeric(14, 4)."""
+    scale = 4
+
+
+class Quantity(_ScaledDecimal):
+    """A quantity: Numeric(14, 3)."""
+    scale = 3
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class IdMixin:
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+
+class TimestampMixin:
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), default=utcnow, onupdate=utcnow, nullable=False
+    )
+
+
+def is_sqlite(bind) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def configure_engine(engine: sa.engine.Engine) -> None:
+    """SQLite: real transactions (pysqlite's implicit ones break SAVEPOINT and transactional
+    DDL), WAL so readers do not block the writer, a busy timeout instead of instant
+    'database is locked', and foreign keys enforced as on PostgreSQL."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN")
