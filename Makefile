@@ -27,7 +27,7 @@ run: install
 	$(BIN)/o2o setup --demo
 	@echo ""
 	@echo "  o2o is running at http://$(HOST):$(PORT)/admin/"
-	@echo "  demo login: admin / admin (demo data only; change it before real use)"
+	@echo "  demo login: admin / o2o-demo (demo data only; change it before real use)"
 	@echo ""
 	$(BIN)/o2o serve --host $(HOST) --port $(PORT)
 
