@@ -1,0 +1,160 @@
+"""Document numbers (``PO/2026/00001``): gapless and unique under concurrency.
+
+``next_number(code)`` increments the sequence's counter row with one
+``UPDATE ... RETURNING`` inside the caller's transaction. The row lock (PostgreSQL) or the
+database write lock (SQLite) holds other takers until the caller commits or rolls back:
+a rolled-back document gives its number back, so numbers have no gaps and never repeat.
+A missing counter row (a new year, month or store) is created with
+``INSERT ... ON CONFLICT DO NOTHING`` first, so two first takers cannot collide.
+
+Addons declare their sequences in ``o2o_base_data`` with ``ensure_sequence``::
+
+    ensure_sequence(session, "purchasing.order", "Purchase orders", "PO/{year}/{number}")
+
+Pattern fields: ``{year}``, ``{month}`` (two digits), ``{day}``, ``{store}`` (store code) and
+``{number}`` (zero-padded to ``padding`` digits).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from core.db import db
+from core.errors import ValidationError
+from core.i18n import _
+from core.models.master import Store
+from core.models.sequence import Sequence, SequenceCounter
+
+RESETS = ("never", "year", "month")
+
+
+def _session(session):
+    return session if session is not None else db.session
+
+
+def _local_today(store) -> dt.date:
+    tz_name = getattr(store, "timezone", None)
+    if tz_name:
+        try:
+            return dt.datetime.now(zoneinfo.ZoneInfo(tz_name)).date()
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+def period_key(seq: Sequence, store, date: dt.date) -> str:
+    """The counter a number is taken from: the reset period, plus the store when per store."""
+    if seq.reset == "year":
+        key = f"{date.year:04d}"
+    elif seq.reset == "month":
+        key = f"{date.year:04d}-{date.month:02d}"
+    else:
+        key = "-"
+    if seq.per_store:
+        key += f"@{store.id}"
+    return key
+
+
+def format_number(seq: Sequence, number: int, store, date: dt.date) -> str:
+    return seq.pattern.format(
+        year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}",
+        store=getattr(store, "code", "") or "", number=str(number).zfill(seq.padding),
+    )
+
+
+def _insert_ignore(bind):
+    dialect = bind.dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(SequenceCounter.__table__)
+    if dialect == "sqlite":
+        return sqlite.insert(SequenceCounter.__table__)
+    raise NotImplementedError(f"sequences need PostgreSQL or SQLite, not {dialect}")
+
+
+def _resolve_store(session, store):
+    if store is None or isinstance(store, Store):
+        return store
+    found = session.get(Store, int(store))
+    if found is None:
+        raise ValidationError(_("There is no store with id %(id)s.", id=store))
+    return found
+
+
+def next_number(code: str, *, store=None, date: dt.date | None = None, session=None) -> str:
+    """Take the next number of sequence ``code`` in the caller's transaction.
+
+    ``store`` (a Store or its id) is required for per-store sequences and fills ``{store}``;
+    ``date`` (default: today in the store's time zone) picks the year/month counter. An
+    ``o2o_document_number`` implementation returning a value takes precedence.
+    Never commits; the number is the caller's once the caller commits.
+    """
+    session = _session(session)
+    store = _resolve_store(session, store)
+    if isinstance(date, dt.datetime):
+        date = date.date()
+    try:
+        from flask import current_app
+        manager = current_app.extensions["o2o"]
+    except (RuntimeError, KeyError):
+        manager = None
+    if manager is not None:
+        number = manager.hook.o2o_document_number(sequence_code=code, store=store, date=date)
+        if number is not None:
+            return str(number)
+
+    seq = session.scalar(sa.select(Sequence).where(Sequence.code == code))
+    if seq is None:
+        raise ValidationError(_("The document sequence '%(code)s' does not exist; enable the addon "
+                                "that numbers these documents or create the sequence.", code=code))
+    if seq.per_store and store is None:
+        raise ValidationError(_("The document sequence '%(code)s' numbers each store separately: "
+                                "choose a store.", code=code))
+    if date is None:
+        date = _local_today(store)
+    period = period_key(seq, store, date)
+
+    conn = session.connection()
+    table = SequenceCounter.__table__
+    conn.execute(_insert_ignore(conn).values(sequence_id=seq.id, period=period, last_value=0)
+                 .on_conflict_do_nothing(index_elements=["sequence_id", "period"]))
+    value = conn.execute(
+        sa.update(table)
+        .where(table.c.sequence_id == seq.id, table.c.period == period)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
+    ).scalar_one()
+    return format_number(seq, value, store, date)
+
+
+def ensure_sequence(session, code: str, name: str, pattern: str = "{year}/{number}", padding: int = 5,
+                    reset: str = "year", per_store: bool = False) -> Sequence:
+    """Create the sequence ``code`` unless it exists (idempotent, for ``o2o_base_data``).
+
+    An existing sequence is left as it is: an administrator may have changed its pattern.
+    """
+    session = _session(session)
+    if reset not in RESETS:
+        raise ValueError(f"reset must be one of {', '.join(RESETS)}, not {reset!r}")
+    if "{number}" not in pattern:
+        raise ValueError(f"the pattern {pattern!r} of sequence {code!r} has no {{number}}")
+    seq = session.scalar(sa.select(Sequence).where(Sequence.code == code))
+    if seq is None:
+        seq = Sequence(code=code, name=name, pattern=pattern, padding=padding, reset=reset, per_store=per_store)
+        session.add(seq)
+        session.flush()
+    return seq
+
+
+def peek_last(code: str, *, store=None, date: dt.date | None = None, session=None) -> int:
+    """The last number taken in the current period (0 if none); for screens and tests."""
+    session = _session(session)
+    store = _resolve_store(session, store)
+    seq = session.scalar(sa.select(Sequence).where(Sequence.code == code))
+    if seq is None:
+        return 0
+    period = period_key(seq, store, date or _local_today(store))
+    return session.scalar(sa.select(SequenceCounter.last_value).where(
+        SequenceCounter.sequence_id == seq.id, SequenceCounter.period == period)) or 0
