@@ -111,12 +111,16 @@ def o2o_document_number(sequence_code, store, date):
     """
 
 
-@hookspec
+@hookspec(firstresult=True)
 def o2o_compute_price(product, quantity, store, customer, channel, when):
     """Wrap the computation of a unit price. Implement it as ``@hookimpl(wrapper=True)``, a new-style wrapper: ``price = yield`` gets the
     price computed so far (a ``Decimal``, tax-inclusive shelf price), return the price to
     use. Promotions and customer prices are wrappers; the innermost result is the
     product's list price. Never return a float.
+
+    ``firstresult``: so that ``yield`` gives wrappers one Decimal, not a list. The base
+    implementation (``sales``, ``trylast``) returns ``product.list_price``; a plain
+    (non-wrapper) implementation returning a price replaces it, one returning None passes.
     """
 
 
