@@ -1,0 +1,7 @@
+"""``o2o pos ...`` commands."""
+import click
+
+
+@click.group("pos")
+def pos_group():
+    """Point of sale: journal verification."""
