@@ -1,0 +1,1118 @@
+"""The warehouse addon's public Python API: the only module other addons import.
+
+Stock only moves through :func:`post_moves` (and the services built on it). Each posting
+updates the quants of the stock-holding locations in the caller's transaction:
+
+- one quant row per (product, location) (a unique constraint); a missing row is inserted
+  with ``INSERT ... ON CONFLICT DO NOTHING``, never read-then-insert, so concurrent
+  postings cannot create duplicates;
+- on PostgreSQL the quant rows a posting touches are locked with ``SELECT ... FOR UPDATE``
+  in one fixed order (product id, location id), so concurrent tills never deadlock;
+- a decrease is a guarded ``UPDATE ... WHERE on_hand - reserved >= :q``: if the row count
+  says it did not apply, the posting is refused with InsufficientStock and the savepoint
+  around it is rolled back, so nothing is written;
+- then the moves are inserted and ``o2o_stock_moved`` fires, inside the transaction.
+
+Services never commit: the caller owns the transaction.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from core.db import db, utcnow
+from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
+from core.events import fire
+from core.i18n import _
+from core.models import Product, Store
+
+from addons.warehouse.models import (
+    CUSTOMER, INTERNAL, INVENTORY, SCRAP, STOCK_USAGES, SUPPLIER, TRANSIT,
+    Count, CountLine, Location, ProductCost, Quant, ReorderRule, Reservation, StockMove,
+    Transfer, TransferLine, Warehouse,
+)
+
+__all__ = [
+    "Warehouse", "Location", "StockMove", "Quant", "Reservation", "Transfer", "TransferLine",
+    "Count", "CountLine", "ReorderRule",
+    "warehouse_for_store", "ensure_store_warehouses", "create_warehouse", "stock_location",
+    "virtual_location", "receive", "issue", "reserve", "reserve_many", "release",
+    "release_expired", "issue_reservation", "transfer", "ship_transfer", "receive_transfer",
+    "scrap", "adjust", "post_moves", "on_hand", "available", "availability_by_store",
+    "on_hand_by_product", "average_cost", "valuation", "verify", "replenishment_proposal",
+    "create_count", "start_count", "set_counted", "import_count_csv", "validate_count",
+]
+
+Q3 = Decimal("0.001")
+C2 = Decimal("0.01")
+U4 = Decimal("0.0001")
+EPS = Decimal("0.0005")  # SQLite keeps NUMERIC as REAL: compare quantities to half a unit of 0.001
+
+VIRTUAL_CODES = {
+    SUPPLIER: ("VIRTUAL/SUPPLIER", "Suppliers"),
+    CUSTOMER: ("VIRTUAL/CUSTOMER", "Customers"),
+    INVENTORY: ("VIRTUAL/INVENTORY", "Inventory loss"),
+    SCRAP: ("VIRTUAL/SCRAP", "Scrap"),
+    TRANSIT: ("VIRTUAL/TRANSIT", "In transit"),
+}
+
+quant_t = Quant.__table__
+move_t = StockMove.__table__
+loc_t = Location.__table__
+cost_t = ProductCost.__table__
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+def _session():
+    return db.session
+
+
+def _is_pg() -> bool:
+    return _session().get_bind().dialect.name == "postgresql"
+
+
+def _dialect_insert(table):
+    if _is_pg():
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _qty(value, what: str = "quantity", *, allow_zero: bool = False, product=None, place=None) -> Decimal:
+    """A quantity as a Decimal rounded to 0.001; refuses floats' cousins, zero and negatives."""
+    if isinstance(value, float):
+        value = Decimal(str(value))
+    try:
+        q = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError(_("%(what)s %(value)r is not a number%(ctx)s", what=what, value=value,
+                                ctx=_ctx(product, place))) from None
+    if not q.is_finite():
+        raise ValidationError(_("%(what)s must be a number%(ctx)s", what=what, ctx=_ctx(product, place)))
+    if q < 0 or (q == 0 and not allow_zero):
+        raise ValidationError(_("%(what)s must be more than zero, not %(value)s%(ctx)s", what=what.capitalize(),
+                                value=q, ctx=_ctx(product, place)), quantity=str(q))
+    if q.quantize(Q3, rounding=ROUND_HALF_UP) != q:
+        raise ValidationError(_("%(what)s %(value)s has more than 3 decimals%(ctx)s", what=what.capitalize(),
+                                value=q, ctx=_ctx(product, place)))
+    return q
+
+
+def _ctx(product=None, place=None) -> str:
+    parts = []
+    if product is not None:
+        parts.append(_(" for %(product)s", product=_product_label(product)))
+    if place is not None:
+        parts.append(_(" at %(place)s", place=_place_label(place)))
+    return "".join(parts)
+
+
+def _product_label(product) -> str:
+    if isinstance(product, Product):
+        return f"[{product.sku}] {product.name}"
+    if isinstance(product, dict):
+        return f"[{product['sku']}] {product['name']}"
+    return _("product #%(id)s", id=product)
+
+
+def _place_label(place) -> str:
+    if isinstance(place, Location):
+        if place.warehouse is not None and place.usage == INTERNAL:
+            return f"{place.code} ({place.warehouse.name})"
+        return f"{place.code} ({place.name})"
+    if isinstance(place, Warehouse):
+        return f"{place.code} {place.name}"
+    if isinstance(place, dict):
+        return f"{place['code']} ({place['name']})"
+    return _("location #%(id)s", id=place)
+
+
+def _products(ids) -> dict[int, dict]:
+    ids = {int(i) for i in ids}
+    if not ids:
+        return {}
+    rows = _session().execute(sa.select(Product.id, Product.sku, Product.name, Product.active)
+                              .where(Product.id.in_(ids))).all()
+    found = {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active} for r in rows}
+    missing = sorted(ids - set(found))
+    if missing:
+        raise NotFound(_("Unknown product: there is no product #%(id)s", id=missing[0]), product_id=missing[0])
+    return found
+
+
+def _locations(ids) -> dict[int, dict]:
+    ids = {int(i) for i in ids}
+    rows = _session().execute(sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage,
+                                        loc_t.c.warehouse_id, loc_t.c.allow_negative, loc_t.c.active)
+                              .where(loc_t.c.id.in_(ids))).all()
+    found = {r.id: dict(r._mapping) for r in rows}
+    missing = sorted(ids - set(found))
+    if missing:
+        raise NotFound(_("Unknown location: there is no stock location #%(id)s", id=missing[0]),
+                       location_id=missing[0])
+    return found
+
+
+def _get_product(product_id) -> Product:
+    product = _session().get(Product, int(product_id)) if product_id is not None else None
+    if product is None:
+        raise NotFound(_("Unknown product: there is no product #%(id)s", id=product_id), product_id=product_id)
+    return product
+
+
+def _get_location(location_id) -> Location:
+    location = _session().get(Location, int(location_id)) if location_id is not None else None
+    if location is None:
+        raise NotFound(_("Unknown location: there is no stock location #%(id)s", id=location_id),
+                       location_id=location_id)
+    return location
+
+
+def _get_warehouse(warehouse_id) -> Warehouse:
+    wh = _session().get(Warehouse, int(warehouse_id)) if warehouse_id is not None else None
+    if wh is None:
+        raise NotFound(_("Unknown warehouse: there is no warehouse #%(id)s", id=warehouse_id),
+                       warehouse_id=warehouse_id)
+    return wh
+
+
+def _current_user_id():
+    try:
+        from flask import has_request_context
+        from flask_login import current_user
+        if has_request_context() and getattr(current_user, "is_authenticated", False):
+            return current_user.id
+    except Exception:  # pragma: no cover - outside a request
+        pass
+    return None
+
+
+# --- warehouses and locations ------------------------------------------------------------
+
+def virtual_location(usage: str) -> Location:
+    """The shared virtual location for ``usage`` (supplier, customer, inventory, scrap,
+    transit), created on first use."""
+    code, name = VIRTUAL_CODES[usage]
+    session = _session()
+    loc = session.scalar(sa.select(Location).where(Location.code == code))
+    if loc is None:
+        stmt = _dialect_insert(loc_t).values(code=code, name=name, usage=usage, allow_negative=False,
+                                             active=True).on_conflict_do_nothing(index_elements=["code"])
+        session.execute(stmt)
+        loc = session.scalar(sa.select(Location).where(Location.code == code))
+    return loc
+
+
+def ensure_virtual_locations() -> dict[str, Location]:
+    return {usage: virtual_location(usage) for usage in VIRTUAL_CODES}
+
+
+def create_warehouse(code: str, name: str, *, kind: str = "central", store_id=None) -> Warehouse:
+    """A warehouse with its stock location (``<code>/STOCK``)."""
+    code = (code or "").strip()
+    if not code or not (name or "").strip():
+        raise ValidationError(_("A warehouse needs a code and a name"))
+    session = _session()
+    if session.scalar(sa.select(Warehouse.id).where(Warehouse.code == code)) is not None:
+        raise Conflict(_("A warehouse with the code %(code)s already exists", code=code))
+    wh = Warehouse(code=code, name=name, kind=kind, store_id=store_id, active=True)
+    session.add(wh)
+    session.flush()
+    session.add(Location(code=f"{code}/STOCK", name=_("%(name)s stock", name=name), usage=INTERNAL,
+                         warehouse_id=wh.id))
+    session.flush()
+    return wh
+
+
+def _store_warehouse_rows(connection, store_id, code, name, kind):
+    """Insert a store's warehouse and stock location with plain SQL (used from a flush)."""
+    wh_t = Warehouse.__table__
+    now = utcnow()
+    exists = connection.execute(sa.select(wh_t.c.id).where(wh_t.c.store_id == store_id)).scalar()
+    if exists is not None:
+        return exists
+    wh_code = code
+    if connection.execute(sa.select(wh_t.c.id).where(wh_t.c.code == wh_code)).scalar() is not None:
+        wh_code = f"S{store_id}-{code}"[:16]
+    wh_id = connection.execute(wh_t.insert().values(
+        code=wh_code, name=name, kind="central" if kind == "dc" else "store", store_id=store_id,
+        active=True, created_at=now, updated_at=now)).inserted_primary_key[0]
+    connection.execute(loc_t.insert().values(code=f"{wh_code}/STOCK", name=f"{name} stock", usage=INTERNAL,
+                                             warehouse_id=wh_id, allow_negative=False, active=True))
+    return wh_id
+
+
+def on_store_inserted(mapper, connection, target) -> None:
+    """SQLAlchemy ``after_insert`` listener on Store: a warehouse for every new store (only
+    in apps where the warehouse addon is enabled)."""
+    try:
+        from flask import current_app, has_app_context
+        if not has_app_context() or not current_app.extensions["o2o"].is_enabled("warehouse"):
+            return
+    except (KeyError, RuntimeError):
+        return
+    _store_warehouse_rows(connection, target.id, target.code, target.name, target.kind)
+
+
+_listening = False
+
+
+def install_store_listener() -> None:
+    """Listen to Store inserts (once per process; the listener checks the app)."""
+    global _listening
+    if not _listening:
+        sa.event.listen(Store, "after_insert", on_store_inserted)
+        _listening = True
+
+
+def ensure_store_warehouses(session=None) -> int:
+    """Create the warehouse (and stock location) of every store that has none; returns how
+    many were created."""
+    session = session or _session()
+    ensure_virtual_locations()
+    stores = session.execute(sa.select(Store.id, Store.code, Store.name, Store.kind)
+                             .where(~sa.exists().where(Warehouse.store_id == Store.id))
+                             .order_by(Store.id)).all()
+    connection = session.connection()
+    for s in stores:
+        _store_warehouse_rows(connection, s.id, s.code, s.name, s.kind)
+    return len(stores)
+
+
+def warehouse_for_store(store_id) -> Warehouse:
+    """The warehouse of a store (created now if the store predates the addon)."""
+    session = _session()
+    wh = session.scalar(sa.select(Warehouse).where(Warehouse.store_id == store_id))
+    if wh is None:
+        store = session.get(Store, int(store_id)) if store_id is not None else None
+        if store is None:
+            raise NotFound(_("Unknown store: there is no store #%(id)s", id=store_id), store_id=store_id)
+        _store_warehouse_rows(session.connection(), store.id, store.code, store.name, store.kind)
+        wh = session.scalar(sa.select(Warehouse).where(Warehouse.store_id == store_id))
+    return wh
+
+
+def stock_location(warehouse_id) -> Location:
+    """The warehouse's main stock location (its shelves are children of it)."""
+    loc = _session().scalar(sa.select(Location).where(
+        Location.warehouse_id == warehouse_id, Location.usage == INTERNAL, Location.parent_id.is_(None))
+        .order_by(Location.id).limit(1))
+    if loc is None:
+        wh = _get_warehouse(warehouse_id)
+        loc = Location(code=f"{wh.code}/STOCK", name=_("%(name)s stock", name=wh.name), usage=INTERNAL,
+                       warehouse_id=wh.id)
+        _session().add(loc)
+        _session().flush()
+    return loc
+
+
+def _warehouse_location_ids(warehouse_id) -> list[int]:
+    return list(_session().scalars(sa.select(Location.id).where(Location.warehouse_id == warehouse_id,
+                                                                 Location.usage == INTERNAL)))
+
+
+# --- posting -----------------------------------------------------------------------------
+
+def post_moves(moves: list[dict]) -> int:
+    """Post done moves in one go (imports, bench): each dict has ``product_id``,
+    ``from_location_id``, ``to_location_id``, ``quantity`` and optionally ``unit_cost``,
+    ``source``, ``partner_id``. All or nothing; returns how many were posted."""
+    return len(_post(moves))
+
+
+def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None = None,
+          transfer_id=None) -> list[StockMove]:
+    """The one place stock moves. ``check``: "available" (on hand - reserved must cover an
+    outgoing quantity), "on_hand" (ignore reservations: counts) or "none"; ``unreserve``
+    maps (product, location) to a reserved quantity consumed by this posting."""
+    if not moves:
+        return []
+    session = _session()
+    products = _products(m["product_id"] for m in moves)
+    locations = _locations({m["from_location_id"] for m in moves} | {m["to_location_id"] for m in moves})
+    clean = []
+    deltas: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    receipts: dict[int, list[Decimal]] = {}
+    for m in moves:
+        pid, src, dst = int(m["product_id"]), int(m["from_location_id"]), int(m["to_location_id"])
+        product, src_loc, dst_loc = products[pid], locations[src], locations[dst]
+        place = src_loc if src_loc["usage"] in STOCK_USAGES or dst_loc["usage"] not in STOCK_USAGES else dst_loc
+        q = _qty(m["quantity"], product=product, place=place)
+        if src == dst:
+            raise ValidationError(_("A move of %(product)s needs two different locations, not %(place)s twice",
+                                    product=_product_label(product), place=_place_label(src_loc)))
+        for loc in (src_loc, dst_loc):
+            if not loc["active"]:
+                raise ValidationError(_("%(place)s is archived: no stock may move in or out of it (%(product)s)",
+                                        place=_place_label(loc), product=_product_label(product)))
+        unit_cost = m.get("unit_cost")
+        if unit_cost is not None:
+            if isinstance(unit_cost, float):
+                unit_cost = Decimal(str(unit_cost))
+            unit_cost = Decimal(unit_cost)
+            if unit_cost < 0:
+                raise ValidationError(_("The unit cost of %(product)s cannot be negative",
+                                        product=_product_label(product)))
+        if src_loc["usage"] in STOCK_USAGES:
+            deltas[(pid, src)] -= q
+        if dst_loc["usage"] in STOCK_USAGES:
+            deltas[(pid, dst)] += q
+        if src_loc["usage"] == SUPPLIER and dst_loc["usage"] in STOCK_USAGES and unit_cost is not None:
+            acc = receipts.setdefault(pid, [Decimal(0), Decimal(0)])
+            acc[0] += q
+            acc[1] += q * unit_cost
+        clean.append((pid, src, dst, q, unit_cost, m))
+    unreserve = unreserve or {}
+    for key in unreserve:
+        deltas.setdefault(key, Decimal(0))
+
+    now = utcnow()
+    user_id = _current_user_id()
+    with session.begin_nested():
+        _apply_quant_deltas(deltas, locations, products, check, unreserve)
+        if receipts:
+            _update_average_costs(receipts, now)
+        rows = [StockMove(product_id=pid, from_location_id=src, to_location_id=dst, quantity=q, state="done",
+                          unit_cost=unit_cost, source=m.get("source"), partner_id=m.get("partner_id"),
+                          transfer_id=m.get("transfer_id", transfer_id), user_id=user_id, done_at=now,
+                          created_at=now)
+                for pid, src, dst, q, unit_cost, m in clean]
+        session.add_all(rows)
+        session.flush()
+    fire("o2o_stock_moved", moves=rows)
+    return rows
+
+
+def _apply_quant_deltas(deltas, locations, products, check, unreserve) -> None:
+    session = _session()
+    keys = sorted(k for k in deltas if locations[k[1]]["usage"] in STOCK_USAGES)
+    if not keys:
+        return
+    # 1. insert missing rows (never read-then-insert), in key order
+    creatable = [k for k in keys if deltas[k] > 0 or locations[k[1]]["allow_negative"] or check == "none"]
+    if creatable:
+        stmt = _dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"])
+        session.execute(stmt, [{"product_id": p, "location_id": loc, "warehouse_id": locations[loc]["warehouse_id"],
+                                "on_hand": Decimal(0), "reserved": Decimal(0)} for p, loc in creatable])
+    # 2. PostgreSQL: lock every row this posting touches, in one fixed order
+    if _is_pg():
+        session.execute(sa.select(quant_t.c.id).where(sa.tuple_(quant_t.c.product_id, quant_t.c.location_id)
+                                                      .in_(keys))
+                        .order_by(quant_t.c.product_id, quant_t.c.location_id).with_for_update())
+    # 3. increases: plain updates, one round trip
+    plain, guarded = [], []
+    for key in keys:
+        d, r = deltas[key], unreserve.get(key, Decimal(0))
+        loc = locations[key[1]]
+        if d >= 0 and r == 0:
+            if d != 0:
+                plain.append({"p": key[0], "l": key[1], "d": d})
+        elif check == "none" or loc["allow_negative"]:
+            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": Decimal("-1e9")})
+        elif check == "on_hand":
+            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": -d - EPS, "mode": "on_hand"})
+        else:
+            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": -d - r - EPS})
+    if plain:
+        stmt = (quant_t.update()
+                .where(quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"))
+                .values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=Quant.on_hand.type)))
+        session.execute(stmt, plain)
+    # 4. decreases: guarded updates that cannot take stock that is not there
+    for row in guarded:
+        need = sa.bindparam("need", type_=Quant.on_hand.type)
+        if row.get("mode") == "on_hand":
+            guard = quant_t.c.on_hand >= need
+        else:
+            guard = quant_t.c.on_hand - quant_t.c.reserved >= need
+        r_param = sa.bindparam("r", type_=Quant.on_hand.type)
+        stmt = (quant_t.update()
+                .where(quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"),
+                       guard, quant_t.c.reserved >= r_param - EPS)
+                .values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=Quant.on_hand.type),
+                        reserved=quant_t.c.reserved - r_param))
+        params = {k: row[k] for k in ("p", "l", "d", "r", "need")}
+        if session.execute(stmt, params).rowcount != 1:
+            _refuse_shortage(row["p"], row["l"], -row["d"], products, locations, check)
+
+
+def _refuse_shortage(product_id, location_id, wanted, products, locations, check):
+    q = _session().execute(sa.select(quant_t.c.on_hand, quant_t.c.reserved).where(
+        quant_t.c.product_id == product_id, quant_t.c.location_id == location_id)).first()
+    on_hand_now = q.on_hand if q else Decimal(0)
+    avail = on_hand_now - (q.reserved if q and check != "on_hand" else 0)
+    product, place = products[product_id], locations[location_id]
+    raise InsufficientStock(
+        _("Not enough %(product)s at %(place)s: %(available)s available, %(wanted)s needed",
+          product=_product_label(product), place=_place_label(place),
+          available=Decimal(avail).quantize(Q3), wanted=Decimal(wanted).quantize(Q3)),
+        product_id=product_id, location_id=location_id, available=str(Decimal(avail).quantize(Q3)),
+        requested=str(Decimal(wanted).quantize(Q3)))
+
+
+def _update_average_costs(receipts: dict[int, list[Decimal]], now) -> None:
+    """Moving average: (stock before x old cost + received value) / stock after, per product.
+    Runs after the quants were updated, so stock before = stock now - received."""
+    session = _session()
+    pids = sorted(receipts)
+    stmt = _dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"])
+    session.execute(stmt, [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in pids])
+    sel = sa.select(cost_t.c.product_id, cost_t.c.average_cost).where(cost_t.c.product_id.in_(pids)) \
+        .order_by(cost_t.c.product_id)
+    if _is_pg():
+        sel = sel.with_for_update()
+    old = {r.product_id: r.average_cost for r in session.execute(sel)}
+    stock = dict(session.execute(
+        sa.select(quant_t.c.product_id, sa.func.sum(quant_t.c.on_hand))
+        .join(loc_t, loc_t.c.id == quant_t.c.location_id)
+        .where(quant_t.c.product_id.in_(pids), loc_t.c.usage.in_(STOCK_USAGES))
+        .group_by(quant_t.c.product_id)).all())
+    params = []
+    for p in pids:
+        qty, value = receipts[p]
+        after = Decimal(str(stock.get(p) or 0)).quantize(Q3)
+        before = after - qty
+        old_cost = old.get(p) or Decimal(0)
+        if before <= 0 or after <= 0:
+            new = value / qty
+        else:
+            new = (before * old_cost + value) / after
+        params.append({"pid": p, "c": new.quantize(U4, rounding=ROUND_HALF_UP), "t": now})
+    stmt = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"))
+            .values(average_cost=sa.bindparam("c", type_=ProductCost.average_cost.type),
+                    updated_at=sa.bindparam("t")))
+    session.execute(stmt, params)
+
+
+# --- the stock services -------------------------------------------------------------------
+
+def receive(product_id, location_id, quantity, unit_cost, *, source: str, partner_id=None) -> StockMove:
+    """Goods in from a supplier; updates the moving average cost. Refuses a virtual
+    destination."""
+    product, location = _get_product(product_id), _get_location(location_id)
+    if location.usage != INTERNAL:
+        raise ValidationError(_("Cannot receive %(product)s into %(place)s: it is a virtual location, "
+                                "not a place where stock is kept",
+                                product=_product_label(product), place=_place_label(location)))
+    if unit_cost is None:
+        raise ValidationError(_("A receipt of %(product)s at %(place)s needs a unit cost",
+                                product=_product_label(product), place=_place_label(location)))
+    return _post([{"product_id": product.id, "from_location_id": virtual_location(SUPPLIER).id,
+                   "to_location_id": location.id, "quantity": quantity, "unit_cost": unit_cost,
+                   "source": source, "partner_id": partner_id}])[0]
+
+
+def issue(product_id, location_id, quantity, *, source: str, to: str = "customer") -> StockMove:
+    """Goods out to a customer (or ``to="scrap"``/``"inventory"``); refuses more than is
+    available unless the location allows negative stock."""
+    product, location = _get_product(product_id), _get_location(location_id)
+    if location.usage != INTERNAL:
+        raise ValidationError(_("Cannot issue %(product)s from %(place)s: it is a virtual location",
+                                product=_product_label(product), place=_place_label(location)))
+    if to not in (CUSTOMER, SCRAP, INVENTORY):
+        raise ValidationError(_("Cannot issue to %(to)r: use customer, scrap or inventory", to=to))
+    return _post([{"product_id": product.id, "from_location_id": location.id,
+                   "to_location_id": virtual_location(to).id, "quantity": quantity,
+                   "unit_cost": average_cost(product.id), "source": source}])[0]
+
+
+def scrap(product_id, location_id, quantity, *, source: str) -> StockMove:
+    """Damaged or expired goods out of stock, to the scrap location."""
+    return issue(product_id, location_id, quantity, source=source, to=SCRAP)
+
+
+def adjust(product_id, location_id, quantity, *, source: str) -> StockMove:
+    """Correct the stock of a location by a signed ``quantity`` (positive: found, from
+    inventory loss; negative: lost, to inventory loss)."""
+    product, location = _get_product(product_id), _get_location(location_id)
+    if location.usage != INTERNAL:
+        raise ValidationError(_("Cannot adjust %(product)s at %(place)s: it is a virtual location",
+                                product=_product_label(product), place=_place_label(location)))
+    if isinstance(quantity, float):
+        quantity = Decimal(str(quantity))
+    try:
+        delta = Decimal(quantity)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError(_("Adjustment %(value)r is not a number for %(product)s at %(place)s",
+                                value=quantity, product=_product_label(product),
+                                place=_place_label(location))) from None
+    if delta == 0:
+        raise ValidationError(_("An adjustment of %(product)s at %(place)s cannot be zero",
+                                product=_product_label(product), place=_place_label(location)))
+    inv = virtual_location(INVENTORY).id
+    src, dst = (inv, location.id) if delta > 0 else (location.id, inv)
+    return _post([{"product_id": product.id, "from_location_id": src, "to_location_id": dst,
+                   "quantity": abs(delta), "unit_cost": average_cost(product.id), "source": source}],
+                 check="on_hand")[0]
+
+
+# --- reservations --------------------------------------------------------------------------
+
+def reserve(product_id, location_id, quantity, *, source: str, expires_at=None) -> Reservation:
+    """Hold stock for an order or a cart. Refuses more than is available with
+    InsufficientStock (expired reservations are released first)."""
+    return reserve_many([{"product_id": product_id, "location_id": location_id, "quantity": quantity}],
+                        source=source, expires_at=expires_at)[0]
+
+
+def reserve_many(lines: list[dict], *, source: str, expires_at=None) -> list[Reservation]:
+    """Reserve several lines (an order) all or nothing, locking in the fixed order."""
+    session = _session()
+    products = _products(line["product_id"] for line in lines)
+    locations = _locations(line["location_id"] for line in lines)
+    wanted: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    prepared = []
+    for line in lines:
+        pid, lid = int(line["product_id"]), int(line["location_id"])
+        loc = locations[lid]
+        q = _qty(line["quantity"], product=products[pid], place=loc)
+        if loc["usage"] != INTERNAL:
+            raise ValidationError(_("Cannot reserve %(product)s at %(place)s: it is not a stock location",
+                                    product=_product_label(products[pid]), place=_place_label(loc)))
+        wanted[(pid, lid)] += q
+        prepared.append((pid, lid, q))
+    if expires_at is not None and expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+    with session.begin_nested():
+        for key in sorted(wanted):
+            if not _reserve_row(key, wanted[key], locations):
+                if release_expired(product_id=key[0], location_id=key[1]) and _reserve_row(key, wanted[key], locations):
+                    continue
+                _refuse_shortage(key[0], key[1], wanted[key], products, locations, "available")
+        rows = [Reservation(product_id=pid, location_id=lid, quantity=q, issued_quantity=Decimal(0),
+                            state="active", source=source, expires_at=expires_at) for pid, lid, q in prepared]
+        session.add_all(rows)
+        session.flush()
+    return rows
+
+
+def _reserve_row(key, q: Decimal, locations) -> bool:
+    session = _session()
+    pid, lid = key
+    if locations[lid]["allow_negative"]:
+        session.execute(_dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"]),
+                        [{"product_id": pid, "location_id": lid, "warehouse_id": locations[lid]["warehouse_id"],
+                          "on_hand": Decimal(0), "reserved": Decimal(0)}])
+        guard = sa.true()
+    else:
+        guard = quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=Quant.on_hand.type)
+    stmt = (quant_t.update()
+            .where(quant_t.c.product_id == pid, quant_t.c.location_id == lid, guard)
+            .values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=Quant.on_hand.type)))
+    return session.execute(stmt, {"q": q, "need": q - EPS}).rowcount == 1
+
+
+def _lock_reservation(reservation_id) -> Reservation:
+    stmt = sa.select(Reservation).where(Reservation.id == reservation_id)
+    if _is_pg():
+        stmt = stmt.with_for_update(of=Reservation.__table__)
+    res = _session().execute(stmt.execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    if res is None:
+        raise NotFound(_("Unknown reservation #%(id)s", id=reservation_id), reservation_id=reservation_id)
+    return res
+
+
+def _unreserve(res: Reservation, state: str) -> None:
+    _session().execute(quant_t.update()
+                       .where(quant_t.c.product_id == res.product_id, quant_t.c.location_id == res.location_id)
+                       .values(reserved=quant_t.c.reserved - sa.bindparam("q", type_=Quant.on_hand.type)),
+                       {"q": res.quantity})
+    res.quantity, res.state, res.closed_at = Decimal(0), state, utcnow()
+
+
+def release(reservation_id) -> Reservation:
+    """Give reserved stock back to the pool."""
+    res = _lock_reservation(reservation_id)
+    if res.state != "active":
+        raise Conflict(_("Reservation #%(id)s of %(product)s at %(place)s is already %(state)s",
+                         id=res.id, product=_product_label(res.product), place=_place_label(res.location),
+                         state=res.state))
+    _unreserve(res, "released")
+    _session().flush()
+    return res
+
+
+def release_expired(now=None, *, product_id=None, location_id=None) -> int:
+    """Release every active reservation whose expiry has passed; returns how many."""
+    now = now or utcnow()
+    stmt = (sa.select(Reservation).where(Reservation.state == "active", Reservation.expires_at.is_not(None),
+                                         Reservation.expires_at <= now)
+            .order_by(Reservation.product_id, Reservation.location_id, Reservation.id))
+    if product_id is not None:
+        stmt = stmt.where(Reservation.product_id == product_id)
+    if location_id is not None:
+        stmt = stmt.where(Reservation.location_id == location_id)
+    if _is_pg():
+        stmt = stmt.with_for_update(of=Reservation.__table__, skip_locked=True)
+    rows = _session().execute(stmt.execution_options(populate_existing=True)).unique().scalars().all()
+    for res in rows:
+        _unreserve(res, "expired")
+    _session().flush()
+    return len(rows)
+
+
+def issue_reservation(reservation_id, *, quantity=None) -> StockMove:
+    """Issue reserved stock to the customer location (all of it, or ``quantity``; what is
+    left stays reserved until issued or released)."""
+    res = _lock_reservation(reservation_id)
+    label = dict(product=_product_label(res.product), place=_place_label(res.location))
+    if res.state != "active":
+        raise Conflict(_("Reservation #%(id)s of %(product)s at %(place)s is already %(state)s",
+                         id=res.id, state=res.state, **label))
+    q = res.quantity if quantity is None else _qty(quantity, product=res.product, place=res.location)
+    if q > res.quantity:
+        raise ValidationError(_("Cannot issue %(q)s of %(product)s at %(place)s: only %(r)s reserved",
+                                q=q, r=res.quantity, **label))
+    move = _post([{"product_id": res.product_id, "from_location_id": res.location_id,
+                   "to_location_id": virtual_location(CUSTOMER).id, "quantity": q,
+                   "unit_cost": average_cost(res.product_id), "source": res.source}],
+                 unreserve={(res.product_id, res.location_id): q})[0]
+    res.quantity -= q
+    res.issued_quantity += q
+    if res.quantity == 0:
+        res.state, res.closed_at = "issued", utcnow()
+    _session().flush()
+    return move
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+def transfer(from_warehouse_id, to_warehouse_id, lines: list[dict], *, note=None) -> Transfer:
+    """A draft transfer between two warehouses: ``lines`` of ``product_id``, ``quantity``."""
+    src, dst = _get_warehouse(from_warehouse_id), _get_warehouse(to_warehouse_id)
+    if src.id == dst.id:
+        raise ValidationError(_("A transfer needs two different warehouses, not %(wh)s twice", wh=_place_label(src)))
+    if not lines:
+        raise ValidationError(_("A transfer from %(src)s to %(dst)s needs at least one line",
+                                src=_place_label(src), dst=_place_label(dst)))
+    products = _products(line["product_id"] for line in lines)
+    tr = Transfer(from_warehouse_id=src.id, to_warehouse_id=dst.id, state="draft", note=note)
+    for line in lines:
+        pid = int(line["product_id"])
+        q = _qty(line["quantity"], product=products[pid], place=src)
+        tr.lines.append(TransferLine(product_id=pid, quantity=q))
+    session = _session()
+    session.add(tr)
+    session.flush()
+    tr.number = f"TR{tr.id:06d}"
+    session.flush()
+    return tr
+
+
+def _get_transfer(transfer_id) -> Transfer:
+    stmt = sa.select(Transfer).where(Transfer.id == transfer_id)
+    if _is_pg():
+        stmt = stmt.with_for_update(of=Transfer.__table__)
+    tr = _session().execute(stmt.execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    if tr is None:
+        raise NotFound(_("Unknown transfer #%(id)s", id=transfer_id), transfer_id=transfer_id)
+    return tr
+
+
+def ship_transfer(transfer_id) -> Transfer:
+    """Take the goods out of the sending warehouse into transit."""
+    tr = _get_transfer(transfer_id)
+    if tr.state != "draft":
+        raise Conflict(_("Transfer %(number)s from %(src)s has already been %(state)s; it cannot be shipped again",
+                         number=tr.number, src=_place_label(tr.from_warehouse), state=tr.state))
+    src = stock_location(tr.from_warehouse_id).id
+    transit = virtual_location(TRANSIT).id
+    _post([{"product_id": line.product_id, "from_location_id": src, "to_location_id": transit,
+            "quantity": line.quantity, "unit_cost": average_cost(line.product_id), "source": tr.number}
+           for line in tr.lines], transfer_id=tr.id)
+    tr.state, tr.shipped_at = "shipped", utcnow()
+    _session().flush()
+    return tr
+
+
+def receive_transfer(transfer_id, lines: list[dict] | None = None) -> Transfer:
+    """Receive a shipped transfer. ``lines``: ``product_id`` (or ``line_id``), ``received``
+    and optionally ``damaged``; a line not given is received in full. Damaged goods go to
+    scrap, missing ones to inventory loss: each difference is recorded on its line."""
+    tr = _get_transfer(transfer_id)
+    if tr.state != "shipped":
+        raise Conflict(_("Transfer %(number)s to %(dst)s is %(state)s: only a shipped transfer can be received",
+                         number=tr.number, dst=_place_label(tr.to_warehouse), state=tr.state))
+    given: dict[int, dict] = {}
+    by_product = {}
+    for line in tr.lines:
+        by_product.setdefault(line.product_id, line)
+    for entry in lines or ():
+        if entry.get("line_id") is not None:
+            target = next((ln for ln in tr.lines if ln.id == int(entry["line_id"])), None)
+        else:
+            target = by_product.get(int(entry.get("product_id") or 0))
+        if target is None:
+            raise ValidationError(_("Product #%(id)s is not on transfer %(number)s to %(dst)s",
+                                    id=entry.get("product_id") or entry.get("line_id"), number=tr.number,
+                                    dst=_place_label(tr.to_warehouse)))
+        given[target.id] = entry
+    dst = stock_location(tr.to_warehouse_id).id
+    transit, scrap_loc, loss = (virtual_location(TRANSIT).id, virtual_location(SCRAP).id,
+                                virtual_location(INVENTORY).id)
+    moves = []
+    for line in tr.lines:
+        entry = given.get(line.id)
+        if entry is None:
+            received, damaged = line.quantity, Decimal(0)
+        else:
+            received = _qty(entry.get("received", 0), "received quantity", allow_zero=True,
+                            product=line.product, place=tr.to_warehouse)
+            damaged = _qty(entry.get("damaged", 0) or 0, "damaged quantity", allow_zero=True,
+                           product=line.product, place=tr.to_warehouse)
+        if received + damaged > line.quantity:
+            raise ValidationError(_("Cannot receive %(n)s of %(product)s at %(place)s: only %(shipped)s were shipped",
+                                    n=received + damaged, product=_product_label(line.product),
+                                    place=_place_label(tr.to_warehouse), shipped=line.quantity))
+        missing = line.quantity - received - damaged
+        cost = average_cost(line.product_id)
+        for qty, to in ((received, dst), (damaged, scrap_loc), (missing, loss)):
+            if qty > 0:
+                moves.append({"product_id": line.product_id, "from_location_id": transit, "to_location_id": to,
+                              "quantity": qty, "unit_cost": cost, "source": tr.number})
+        line.received_quantity, line.damaged_quantity, line.difference = received, damaged, missing
+    _post(moves, transfer_id=tr.id)
+    tr.state, tr.received_at = "received", utcnow()
+    _session().flush()
+    return tr
+
+
+# --- counts --------------------------------------------------------------------------------
+
+def create_count(warehouse_id, *, location_id=None, category_id=None) -> Count:
+    """A draft count sheet for a warehouse (optionally one shelf, or one category)."""
+    wh = _get_warehouse(warehouse_id)
+    if location_id is not None:
+        loc = _get_location(location_id)
+        if loc.warehouse_id != wh.id:
+            raise ValidationError(_("%(place)s is not in warehouse %(wh)s", place=_place_label(loc),
+                                    wh=_place_label(wh)))
+    count = Count(warehouse_id=wh.id, location_id=location_id, category_id=category_id, state="draft")
+    _session().add(count)
+    _session().flush()
+    count.number = f"CNT{count.id:06d}"
+    _session().flush()
+    return count
+
+
+def _get_count(count_id) -> Count:
+    stmt = sa.select(Count).where(Count.id == count_id)
+    if _is_pg():
+        stmt = stmt.with_for_update(of=Count.__table__)
+    count = _session().execute(stmt.execution_options(populate_existing=True)).unique().scalar_one_or_none()
+    if count is None:
+        raise NotFound(_("Unknown count #%(id)s", id=count_id), count_id=count_id)
+    return count
+
+
+def _count_locations(count: Count) -> list[int]:
+    if count.location_id is not None:
+        return [count.location_id] + list(_session().scalars(
+            sa.select(Location.id).where(Location.parent_id == count.location_id)))
+    return _warehouse_location_ids(count.warehouse_id)
+
+
+def start_count(count_id) -> Count:
+    """Freeze the expected quantities (every quant in scope) and open the sheet."""
+    count = _get_count(count_id)
+    if count.state != "draft":
+        raise Conflict(_("Count %(number)s at %(wh)s has already been started",
+                         number=count.number, wh=_place_label(count.warehouse)))
+    session = _session()
+    line_t = CountLine.__table__
+    sel = (sa.select(sa.literal(count.id), quant_t.c.product_id, quant_t.c.location_id, quant_t.c.on_hand)
+           .where(quant_t.c.location_id.in_(_count_locations(count))))
+    if count.category_id is not None:
+        sel = sel.join(Product.__table__, Product.id == quant_t.c.product_id) \
+            .where(Product.category_id == count.category_id)
+    session.execute(line_t.insert().from_select(["count_id", "product_id", "location_id", "expected"], sel))
+    count.state, count.started_at = "in_progress", utcnow()
+    session.flush()
+    session.expire(count, ["lines"])
+    return count
+
+
+def _find_product(ref) -> Product | None:
+    ref = str(ref).strip()
+    session = _session()
+    p = session.scalar(sa.select(Product).where(sa.or_(Product.barcode == ref, Product.sku == ref)))
+    if p is None and ref.isdigit():
+        p = session.get(Product, int(ref))
+    return p
+
+
+def set_counted(count_id, product_id, counted, *, location_id=None) -> CountLine:
+    """Enter the counted quantity of a product (a line is added for a product found on the
+    shelf that the sheet did not expect)."""
+    count = _get_count(count_id)
+    return _set_counted(count, _get_product(product_id), counted, location_id)
+
+
+def _set_counted(count: Count, product: Product, counted, location_id=None) -> CountLine:
+    if count.state != "in_progress":
+        raise Conflict(_("Count %(number)s at %(wh)s is %(state)s: counted quantities can only be entered "
+                         "while it is in progress", number=count.number, wh=_place_label(count.warehouse),
+                         state=count.state))
+    q = _qty(counted, "counted quantity", allow_zero=True, product=product, place=count.warehouse)
+    if count.category_id is not None and product.category_id != count.category_id:
+        raise ValidationError(_("%(product)s is not in the category counted by %(number)s",
+                                product=_product_label(product), number=count.number))
+    session = _session()
+    loc_id = location_id or count.location_id or stock_location(count.warehouse_id).id
+    if location_id is not None and loc_id not in _count_locations(count):
+        raise ValidationError(_("Location #%(id)s is not counted by %(number)s", id=location_id,
+                                number=count.number))
+    line = session.scalar(sa.select(CountLine).where(CountLine.count_id == count.id,
+                                                     CountLine.product_id == product.id,
+                                                     CountLine.location_id == loc_id))
+    if line is None:
+        # not expected at start: nothing was on hand then for this product and place
+        line = CountLine(count_id=count.id, product_id=product.id, location_id=loc_id, expected=Decimal(0))
+        session.add(line)
+    line.counted = q
+    session.flush()
+    return line
+
+
+def import_count_csv(count_id, text: str) -> int:
+    """Counted quantities from a handheld scanner's CSV: a header with ``barcode`` (or
+    ``sku`` or ``product_id``) and ``counted`` (or ``quantity``). All or nothing; returns
+    the number of lines set."""
+    count = _get_count(count_id)
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    fields = {f.strip().lower() for f in (reader.fieldnames or [])}
+    key = next((k for k in ("barcode", "sku", "product_id", "product") if k in fields), None)
+    qty_key = next((k for k in ("counted", "quantity", "qty") if k in fields), None)
+    if key is None or qty_key is None:
+        raise ValidationError(_("The CSV needs a 'barcode' (or 'sku') column and a 'counted' column"))
+    totals: dict[int, Decimal] = defaultdict(Decimal)
+    products = {}
+    for number, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+        if not row.get(key) and not row.get(qty_key):
+            continue
+        product = _find_product(row.get(key, ""))
+        if product is None:
+            raise ValidationError(_("Line %(n)s: no product has the %(key)s %(value)r (count %(number)s at %(wh)s)",
+                                    n=number, key=key, value=row.get(key), number=count.number,
+                                    wh=_place_label(count.warehouse)))
+        q = _qty(row.get(qty_key), "counted quantity", allow_zero=True, product=product, place=count.warehouse)
+        totals[product.id] += q  # a product scanned twice is counted twice
+        products[product.id] = product
+    with _session().begin_nested():
+        for pid, q in totals.items():
+            _set_counted(count, products[pid], q)
+    return len(totals)
+
+
+def validate_count(count_id) -> Count:
+    """Post every difference (counted - expected) to or from inventory loss at the average
+    cost, and close the sheet. Lines left uncounted change nothing."""
+    count = _get_count(count_id)
+    if count.state == "validated":
+        raise Conflict(_("Count %(number)s at %(wh)s has already been validated",
+                         number=count.number, wh=_place_label(count.warehouse)))
+    if count.state != "in_progress":
+        raise Conflict(_("Count %(number)s at %(wh)s must be started before it is validated",
+                         number=count.number, wh=_place_label(count.warehouse)))
+    loss = virtual_location(INVENTORY).id
+    moves, total = [], Decimal(0)
+    for line in count.lines:
+        if line.counted is None:
+            continue
+        diff = line.counted - line.expected
+        cost = average_cost(line.product_id)
+        line.difference, line.unit_cost = diff, cost
+        line.difference_value = (diff * cost).quantize(C2, rounding=ROUND_HALF_UP)
+        total += line.difference_value
+        if diff > 0:
+            moves.append({"product_id": line.product_id, "from_location_id": loss,
+                          "to_location_id": line.location_id, "quantity": diff, "unit_cost": cost,
+                          "source": count.number})
+        elif diff < 0:
+            moves.append({"product_id": line.product_id, "from_location_id": line.location_id,
+                          "to_location_id": loss, "quantity": -diff, "unit_cost": cost, "source": count.number})
+    _post(moves, check="on_hand")
+    count.state, count.validated_at, count.difference_value = "validated", utcnow(), total
+    _session().flush()
+    return count
+
+
+# --- queries -------------------------------------------------------------------------------
+
+def _warehouse_quants(warehouse_id):
+    return quant_t.c.warehouse_id == warehouse_id
+
+
+def on_hand(product_id, warehouse_id) -> Decimal:
+    """On-hand quantity of a product in a warehouse (all its stock locations)."""
+    value = _session().execute(sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0))
+                               .where(quant_t.c.product_id == product_id, _warehouse_quants(warehouse_id))).scalar()
+    return Decimal(str(value)).quantize(Q3)
+
+
+def available(product_id, warehouse_id) -> Decimal:
+    """On hand minus reserved, for a product in a warehouse."""
+    value = _session().execute(sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand - quant_t.c.reserved), 0))
+                               .where(quant_t.c.product_id == product_id, _warehouse_quants(warehouse_id))).scalar()
+    return Decimal(str(value)).quantize(Q3)
+
+
+def availability_by_store(product_id) -> list[dict]:
+    """Which shop has it: on hand, reserved and available in every active store."""
+    wh_t = Warehouse.__table__
+    store_t = Store.__table__
+    stmt = (sa.select(store_t.c.id, store_t.c.code, wh_t.c.id.label("warehouse_id"),
+                      sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0).label("on_hand"),
+                      sa.func.coalesce(sa.func.sum(quant_t.c.reserved), 0).label("reserved"))
+            .select_from(wh_t.join(store_t, store_t.c.id == wh_t.c.store_id)
+                         .outerjoin(quant_t, sa.and_(quant_t.c.warehouse_id == wh_t.c.id,
+                                                     quant_t.c.product_id == product_id)))
+            .where(store_t.c.active.is_(True), wh_t.c.active.is_(True))
+            .group_by(store_t.c.id, store_t.c.code, wh_t.c.id).order_by(store_t.c.code))
+    out = []
+    for r in _session().execute(stmt):
+        oh, res = Decimal(str(r.on_hand)).quantize(Q3), Decimal(str(r.reserved)).quantize(Q3)
+        out.append({"store_id": r.id, "store_code": r.code, "warehouse_id": r.warehouse_id,
+                    "on_hand": oh, "reserved": res, "available": oh - res})
+    return out
+
+
+def on_hand_by_product(warehouse_id) -> dict[int, dict]:
+    """Every product's on hand and reserved in a warehouse: {product_id: {on_hand, reserved}}."""
+    stmt = (sa.select(quant_t.c.product_id, sa.func.sum(quant_t.c.on_hand), sa.func.sum(quant_t.c.reserved))
+            .where(_warehouse_quants(warehouse_id)).group_by(quant_t.c.product_id))
+    return {pid: {"on_hand": Decimal(str(oh)).quantize(Q3), "reserved": Decimal(str(rs)).quantize(Q3)}
+            for pid, oh, rs in _session().execute(stmt)}
+
+
+def average_cost(product_id) -> Decimal:
+    """The product's moving average cost (its list cost until the first receipt)."""
+    session = _session()
+    cost = session.execute(sa.select(cost_t.c.average_cost).where(cost_t.c.product_id == product_id)).scalar()
+    if cost is None:
+        cost = session.execute(sa.select(Product.cost).where(Product.id == product_id)).scalar()
+    return cost if cost is not None else Decimal(0)
+
+
+def valuation(warehouse_ids=None, *, store_ids=None) -> dict:
+    """Stock value (quantity x average cost) by warehouse and category: ``{"rows": [...],
+    "total_quantity", "total_value"}``; stock in transit is its own row."""
+    wh_t, p_t = Warehouse.__table__, Product.__table__
+    cat_t = Product.category.property.mapper.local_table
+    unit_cost = sa.func.coalesce(cost_t.c.average_cost, p_t.c.cost)
+    stmt = (sa.select(wh_t.c.id.label("warehouse_id"), wh_t.c.code.label("warehouse_code"),
+                      wh_t.c.name.label("warehouse_name"), cat_t.c.id.label("category_id"),
+                      cat_t.c.name.label("category"),
+                      sa.func.sum(quant_t.c.on_hand).label("quantity"),
+                      sa.func.sum(quant_t.c.on_hand * unit_cost).label("value"))
+            .select_from(quant_t.join(p_t, p_t.c.id == quant_t.c.product_id)
+                         .outerjoin(cost_t, cost_t.c.product_id == quant_t.c.product_id)
+                         .outerjoin(cat_t, cat_t.c.id == p_t.c.category_id)
+                         .outerjoin(wh_t, wh_t.c.id == quant_t.c.warehouse_id))
+            .where(quant_t.c.on_hand != 0)
+            .group_by(wh_t.c.id, wh_t.c.code, wh_t.c.name, cat_t.c.id, cat_t.c.name)
+            .order_by(wh_t.c.code, cat_t.c.name))
+    if warehouse_ids is not None:
+        stmt = stmt.where(quant_t.c.warehouse_id.in_(list(warehouse_ids)))
+    if store_ids is not None:
+        stmt = stmt.where(wh_t.c.store_id.in_(list(store_ids) or [-1]))
+    rows, total_q, total_v = [], Decimal(0), Decimal(0)
+    for r in _session().execute(stmt):
+        q = Decimal(str(r.quantity)).quantize(Q3)
+        v = Decimal(str(r.value)).quantize(C2, rounding=ROUND_HALF_UP)
+        rows.append({"warehouse_id": r.warehouse_id, "warehouse_code": r.warehouse_code or "TRANSIT",
+                     "warehouse_name": r.warehouse_name or _("In transit"), "category_id": r.category_id,
+                     "category": r.category or _("(no category)"), "quantity": q, "value": v})
+        total_q += q
+        total_v += v
+    return {"rows": rows, "total_quantity": total_q, "total_value": total_v}
+
+
+def verify(limit: int | None = None) -> list[dict]:
+    """Every (product, location) whose quant disagrees with the ledger (on hand = done
+    moves in - out), and every quant whose reserved disagrees with its active
+    reservations. Computed in SQL with GROUP BY; an empty list means the stock is sound."""
+    session = _session()
+    stock_locs = sa.select(loc_t.c.id).where(loc_t.c.usage.in_(STOCK_USAGES)).scalar_subquery()
+    zero = sa.literal(0, type_=sa.Numeric(14, 3))
+    done = move_t.c.state == "done"
+    parts = sa.union_all(
+        sa.select(move_t.c.product_id, move_t.c.to_location_id.label("location_id"),
+                  sa.func.sum(move_t.c.quantity).label("ledger"), zero.label("quant"), zero.label("reserved"),
+                  zero.label("held"))
+        .where(done, move_t.c.to_location_id.in_(stock_locs))
+        .group_by(move_t.c.product_id, move_t.c.to_location_id),
+        sa.select(move_t.c.product_id, move_t.c.from_location_id,
+                  -sa.func.sum(move_t.c.quantity), zero, zero, zero)
+        .where(done, move_t.c.from_location_id.in_(stock_locs))
+        .group_by(move_t.c.product_id, move_t.c.from_location_id),
+        sa.select(quant_t.c.product_id, quant_t.c.location_id, zero, quant_t.c.on_hand, quant_t.c.reserved, zero),
+        sa.select(Reservation.product_id, Reservation.location_id, zero, zero, zero,
+                  sa.func.sum(Reservation.quantity))
+        .where(Reservation.state == "active")
+        .group_by(Reservation.product_id, Reservation.location_id),
+    ).subquery()
+    ledger, quant, reserved, held = (sa.func.sum(parts.c.ledger), sa.func.sum(parts.c.quant),
+                                     sa.func.sum(parts.c.reserved), sa.func.sum(parts.c.held))
+    stmt = (sa.select(parts.c.product_id, parts.c.location_id, ledger, quant, reserved, held)
+            .group_by(parts.c.product_id, parts.c.location_id)
+            .having(sa.or_(sa.func.abs(ledger - quant) > EPS, sa.func.abs(reserved - held) > EPS))
+            .order_by(parts.c.product_id, parts.c.location_id))
+    if limit:
+        stmt = stmt.limit(limit)
+    out = []
+    for pid, lid, lg, qt, rs, hd in session.execute(stmt):
+        out.append({"product_id": pid, "location_id": lid,
+                    "ledger": Decimal(str(lg or 0)).quantize(Q3), "on_hand": Decimal(str(qt or 0)).quantize(Q3),
+                    "reserved": Decimal(str(rs or 0)).quantize(Q3),
+                    "reservations": Decimal(str(hd or 0)).quantize(Q3)})
+    return out
+
+
+def replenishment_proposal(warehouse_ids=None) -> list[dict]:
+    """What to order or transfer, per warehouse, from the reorder rules: for each rule whose
+    projected stock (on hand - reserved + incoming transfers) is below its minimum, the
+    quantity that brings it back to the maximum, rounded up to the multiple. Computed in
+    SQL; returns dicts with product_id, warehouse_id, on_hand, reserved, incoming, min, max,
+    multiple, quantity. (Purchasing subtracts its own open orders.)"""
+    r = ReorderRule.__table__
+    tl, tr = TransferLine.__table__, Transfer.__table__
+    oh = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0))
+          .where(quant_t.c.warehouse_id == r.c.warehouse_id, quant_t.c.product_id == r.c.product_id)
+          .scalar_subquery())
+    rs = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.reserved), 0))
+          .where(quant_t.c.warehouse_id == r.c.warehouse_id, quant_t.c.product_id == r.c.product_id)
+          .scalar_subquery())
+    inc = (sa.select(sa.func.coalesce(sa.func.sum(tl.c.quantity), 0))
+           .select_from(tl.join(tr, tr.c.id == tl.c.transfer_id))
+           .where(tr.c.to_warehouse_id == r.c.warehouse_id, tl.c.product_id == r.c.product_id,
+                  tr.c.state.in_(("draft", "shipped")))
+           .scalar_subquery())
+    inner = (sa.select(r.c.product_id, r.c.warehouse_id, r.c.min_qty, r.c.max_qty, r.c.multiple,
+                       oh.label("on_hand"), rs.label("reserved"), inc.label("incoming"))
+             .where(r.c.active.is_(True)))
+    if warehouse_ids is not None:
+        inner = inner.where(r.c.warehouse_id.in_(list(warehouse_ids)))
+    sub = inner.subquery()
+    stmt = (sa.select(sub).where(sub.c.on_hand - sub.c.reserved + sub.c.incoming < sub.c.min_qty - EPS)
+            .order_by(sub.c.warehouse_id, sub.c.product_id))
+    out = []
+    for row in _session().execute(stmt):
+        d = {k: Decimal(str(v)).quantize(Q3) for k, v in (("on_hand", row.on_hand), ("reserved", row.reserved),
+                                                         ("incoming", row.incoming), ("min", row.min_qty),
+                                                         ("max", row.max_qty), ("multiple", row.multiple))}
+        need = d["max"] - (d["on_hand"] - d["reserved"] + d["incoming"])
+        multiple = d["multiple"] if d["multiple"] > 0 else Decimal(1)
+        quantity = ((need / multiple).to_integral_value(rounding=ROUND_CEILING) * multiple).quantize(Q3)
+        if quantity <= 0:
+            continue
+        out.append({"product_id": row.product_id, "warehouse_id": row.warehouse_id, **d, "quantity": quantity})
+    return out
