@@ -1,4 +1,318 @@
-"""Till API (/api/v1/pos/...)."""
-from core.api import ApiBlueprint
+"""Till API (/api/v1/pos/...).
+
+Two ways in, both checked on every call:
+- ``Authorization: Bearer <token>`` (tills, integrations), as everywhere in the API;
+- the web till at /pos, same-origin, with the login cookie: then every request that changes
+  something (POST, and the GETs that record a print) must carry the page's CSRF token in
+  the ``X-CSRFToken`` header (or ``csrf_token`` query parameter), so another site cannot
+  make a logged-in cashier's browser sell or print.
+A sale carries an idempotency key chosen by the till (``Idempotency-Key`` header or
+``idempotency_key`` field): a retry answers the first result (status 200 and header
+``Idempotent-Replayed: true`` instead of 201) and never records the sale twice.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pydantic
+import sqlalchemy as sa
+from flask import current_app, g, jsonify, make_response, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms.validators import ValidationError as WTFValidationError
+
+from core.api import PROBLEM_TYPE_BASE, ApiBlueprint, ApiProblem, authenticate_token
+from core.auth import login_manager, user_can
+from core.db import db
+from core.i18n import _
+from core.models import Product
+
+from addons.pos import services
+from addons.pos.models import PosRegister, PosZReport
 
 bp = ApiBlueprint("pos", __name__, url_prefix="/pos")
+
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+def till_user(permission: str, *, csrf_on_get: bool = False):
+    """The user of this call (Bearer token, or the web till's cookie with its CSRF token)."""
+    if request.headers.get("Authorization"):
+        user = authenticate_token()
+        login_manager._update_request_context_with_user(user)
+    elif current_user.is_authenticated:
+        user = current_user._get_current_object()
+        if request.method not in SAFE or csrf_on_get:
+            token = request.headers.get("X-CSRFToken") or request.args.get("csrf_token")
+            try:
+                validate_csrf(token)
+            except (CSRFError, WTFValidationError):
+                raise ApiProblem(403, "CSRF token missing or invalid",
+                                 _("Reload the till page: its security token is missing or expired."),
+                                 PROBLEM_TYPE_BASE + "csrf") from None
+    else:
+        raise ApiProblem(401, "Authentication required",
+                         "Send an API token in the header 'Authorization: Bearer <token>' or log in.")
+    g.api_user = user
+    if not user_can(user, permission):
+        raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
+                         PROBLEM_TYPE_BASE + "forbidden", permission=permission)
+    return user
+
+
+# --- schemas ------------------------------------------------------------------------------
+
+class LineIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    barcode: str | None = pydantic.Field(None, max_length=32, description="EAN-13/UPC-A/EAN-8 or a scale label")
+    sku: str | None = pydantic.Field(None, max_length=32)
+    code: str | None = pydantic.Field(None, max_length=32, description="what was scanned or typed: barcode or SKU")
+    product_id: int | None = None
+    quantity: Decimal | None = pydantic.Field(None, description="default 1 (a scale label gives its own)")
+    discount: Decimal | None = pydantic.Field(None, description="percent off the line")
+
+    @pydantic.model_validator(mode="after")
+    def _one_reference(self):
+        if not (self.barcode or self.sku or self.code or self.product_id):
+            raise ValueError("each line needs a barcode, sku, code or product_id")
+        return self
+
+
+class PaymentIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    method: str = pydantic.Field(..., max_length=32, description="payment method code: cash, card, ...")
+    amount: Decimal = pydantic.Field(..., description="for cash: what the customer handed over")
+    reference: str | None = pydantic.Field(None, max_length=128)
+
+
+class SaleIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    register_id: int
+    idempotency_key: str | None = pydantic.Field(None, max_length=64,
+                                                 description="or the Idempotency-Key header")
+    customer_id: int | None = None
+    lines: list[LineIn] = pydantic.Field(..., min_length=1, max_length=500)
+    payments: list[PaymentIn] = pydantic.Field(..., min_length=1, max_length=20)
+
+
+class OpenSessionIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    opening_float: Decimal = pydantic.Field(..., description="the cash counted in the drawer")
+
+
+class CashIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    kind: str = pydantic.Field(..., pattern="^(in|out)$")
+    amount: Decimal
+    reason: str = pydantic.Field(..., min_length=1, max_length=256)
+
+
+class CloseIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    counts: dict[str, Decimal] = pydantic.Field(..., description="counted amount per payment method code")
+    difference_reason: str | None = pydantic.Field(None, max_length=256)
+
+
+class RefundLineIn(pydantic.BaseModel):
+    product_id: int
+    quantity: Decimal
+
+
+class RefundIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    idempotency_key: str | None = pydantic.Field(None, max_length=64)
+    reason: str = pydantic.Field(..., min_length=1, max_length=256)
+    method: str | None = None
+    lines: list[RefundLineIn] | None = None
+
+
+class LookupQuery(pydantic.BaseModel):
+    code: str = pydantic.Field(..., min_length=1, max_length=32)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+def _plain(value):
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def _key(body_key: str | None) -> str | None:
+    header = request.headers.get("Idempotency-Key")
+    if header and body_key and header.strip() != body_key.strip():
+        raise ApiProblem(422, "Invalid input", _("The Idempotency-Key header and the idempotency_key field differ."),
+                         PROBLEM_TYPE_BASE + "validation")
+    return (header or body_key or "").strip() or None
+
+
+def _document_response(document: dict, created: bool):
+    response = jsonify(document)
+    response.status_code = 201 if created else 200
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def register_json(register: PosRegister) -> dict:
+    open_session = services.open_session_of(register.id)
+    return {"id": register.id, "code": register.code, "name": register.name, "store_id": register.store_id,
+            "store": register.store.name, "active": register.active,
+            "open_session": services.session_summary(open_session) if open_session else None}
+
+
+def product_json(product: Product, found: dict | None = None) -> dict:
+    out = {"product_id": product.id, "sku": product.sku, "barcode": product.barcode, "name": product.name,
+           "unit_price": str(product.list_price), "unit": product.unit.code if product.unit else None}
+    if found:
+        out["quantity"] = _plain(found.get("quantity"))
+        if found.get("unit_price") is not None:
+            out["unit_price"] = str(found["unit_price"])
+        out["code"] = found.get("code")
+    return out
+
+
+# --- registers and sessions ---------------------------------------------------------------
+
+@bp.endpoint("/registers", public=True, summary="Registers of the stores the user works at")
+def list_registers():
+    user = till_user("pos.sell")
+    stmt = sa.select(PosRegister).where(PosRegister.active.is_(True)).order_by(PosRegister.store_id, PosRegister.code)
+    if not user.is_superuser and user.store_ids is not None:
+        stmt = stmt.where(PosRegister.store_id.in_(user.store_ids or [-1]))
+    return [register_json(r) for r in db.session.scalars(stmt)]
+
+
+@bp.endpoint("/registers/<int:register_id>", public=True, summary="A register and its open session")
+def get_register(register_id):
+    user = till_user("pos.sell")
+    return register_json(services.get_register(register_id, user))
+
+
+@bp.endpoint("/registers/<int:register_id>/sessions", methods=["POST"], public=True, body=OpenSessionIn,
+             status=201, summary="Open a session with the counted float")
+def open_session(register_id, body: OpenSessionIn):
+    user = till_user("pos.session")
+    pos_session = services.open_session(register_id, body.opening_float, user=user)
+    response = jsonify(services.session_summary(pos_session))
+    response.status_code = 201
+    return response
+
+
+@bp.endpoint("/sessions/<int:session_id>", public=True, summary="A session with its expected (or counted) totals")
+def get_session(session_id):
+    user = till_user("pos.sell")
+    return services.session_summary(services.get_session(session_id, user))
+
+
+@bp.endpoint("/sessions/<int:session_id>/cash", methods=["POST"], public=True, body=CashIn, status=201,
+             summary="Put cash into the drawer or take it out, with a reason")
+def cash_move(session_id, body: CashIn):
+    user = till_user("pos.session")
+    move = services.cash_move(session_id, body.amount, body.reason, kind=body.kind, user=user)
+    return {"id": move.id, "session_id": move.session_id, "amount": str(move.amount), "reason": move.reason}
+
+
+@bp.endpoint("/sessions/<int:session_id>/close", methods=["POST"], public=True, body=CloseIn,
+             summary="Close a session: counted amount per payment method, reason for a difference")
+def close_session(session_id, body: CloseIn):
+    user = till_user("pos.session")
+    z = services.close_session(session_id, dict(body.counts), difference_reason=body.difference_reason, user=user)
+    out = services.session_summary(z.session)
+    out["z_report"] = {"id": z.id, "number": z.number, "grand_total": str(z.grand_total),
+                       "pdf": f"/api/v1/pos/z-reports/{z.id}.pdf"}
+    return out
+
+
+@bp.endpoint("/z-reports/<int:z_id>.pdf", public=True, summary="The Z report as PDF (later prints: DUPLICATE)")
+def z_report_pdf(z_id):
+    user = till_user("pos.session", csrf_on_get=True)
+    from addons.pos import reports
+    z = db.session.get(PosZReport, z_id)
+    if z is None:
+        raise ApiProblem(404, "Not found", _("There is no Z report with id %(id)s.", id=z_id))
+    services.check_store_access(user, z.session.store_id, z.register)
+    duplicate = services.record_print("z", z.id, z.register_id, f"Z{z.number:06d}", user=user)
+    response = make_response(reports.z_report_pdf(z.data, duplicate=duplicate))
+    response.mimetype = "application/pdf"
+    return response
+
+
+# --- scanning -----------------------------------------------------------------------------
+
+@bp.endpoint("/lookup", public=True, query=LookupQuery, summary="The product behind a scanned code")
+def lookup(query: LookupQuery):
+    till_user("pos.sell")
+    found = services.resolve_code(query.code)
+    return product_json(found["product"], found)
+
+
+@bp.endpoint("/registers/<int:register_id>/catalogue", public=True,
+             summary="Products with a barcode, for selling while offline")
+def catalogue(register_id):
+    user = till_user("pos.sell")
+    services.get_register(register_id, user)
+    limit = int(current_app.config.get("POS_OFFLINE_CATALOGUE_LIMIT", 5000))
+    rows = db.session.execute(
+        sa.select(Product.id, Product.sku, Product.barcode, Product.name, Product.list_price)
+        .where(Product.active.is_(True)).order_by(Product.id).limit(limit)).all()
+    return [{"product_id": r.id, "sku": r.sku, "barcode": r.barcode, "name": r.name,
+             "unit_price": str(r.list_price)} for r in rows]
+
+
+# --- sales --------------------------------------------------------------------------------
+
+@bp.endpoint("/sales", methods=["POST"], public=True, body=SaleIn, status=201,
+             summary="Record a till sale (idempotent: Idempotency-Key header or idempotency_key field)")
+def create_sale(body: SaleIn):
+    user = till_user("pos.sell")
+    key = _key(body.idempotency_key)
+    lines = [{k: _plain(v) for k, v in line.model_dump(exclude_none=True).items()} for line in body.lines]
+    payments = [{k: _plain(v) for k, v in p.model_dump(exclude_none=True).items()} for p in body.payments]
+    document, created = services.sell(body.register_id, idempotency_key=key, lines=lines, payments=payments,
+                                      customer_id=body.customer_id, user=user)
+    return _document_response(document, created)
+
+
+@bp.endpoint("/sales/<int:sale_id>", public=True, summary="A till document (sale or refund)")
+def get_sale(sale_id):
+    user = till_user("pos.sell")
+    return services.get_sale(sale_id, user).data
+
+
+@bp.endpoint("/sales/<int:sale_id>/refund", methods=["POST"], public=True, body=RefundIn, status=201,
+             summary="Refund a sale: a new negative document (idempotent)")
+def refund_sale(sale_id, body: RefundIn):
+    user = till_user("pos.refund")
+    key = _key(body.idempotency_key)
+    lines = [{"product_id": l.product_id, "quantity": str(l.quantity)} for l in body.lines] if body.lines else None
+    document, created = services.refund(sale_id, idempotency_key=key, reason=body.reason, lines=lines,
+                                        method=body.method, user=user)
+    return _document_response(document, created)
+
+
+def _receipt(sale_id, fmt: str):
+    user = till_user("pos.sell", csrf_on_get=True)
+    from addons.pos import reports
+    sale = services.get_sale(sale_id, user)
+    document = sale.data
+    duplicate = services.record_print("receipt", sale.id, sale.register_id, document["receipt"], user=user)
+    footer = current_app.config.get("POS_RECEIPT_FOOTER", "")
+    if fmt == "pdf":
+        response = make_response(reports.receipt_pdf(document, duplicate=duplicate, footer=footer))
+        response.mimetype = "application/pdf"
+    else:
+        response = make_response(render_template("pos/receipt.html", doc=document, duplicate=duplicate,
+                                                 footer=footer))
+        response.mimetype = "text/html"
+    return response
+
+
+@bp.endpoint("/sales/<int:sale_id>/receipt.pdf", public=True,
+             summary="The receipt, 80 mm wide PDF (the first print is the original, later ones DUPLICATE)")
+def receipt_pdf(sale_id):
+    return _receipt(sale_id, "pdf")
+
+
+@bp.endpoint("/sales/<int:sale_id>/receipt.html", public=True,
+             summary="The receipt as HTML for the till's printer (later prints DUPLICATE)")
+def receipt_html(sale_id):
+    return _receipt(sale_id, "html")

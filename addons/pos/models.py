@@ -191,6 +191,8 @@ class PosSalePayment(IdMixin, db.Model):
     is_cash: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # net of change; negative for refunds
 
+    sale = relationship(PosSale)
+
 
 class PosJournalEntry(IdMixin, db.Model):
     """The inalterable sales journal: append-only, hash-chained per register."""
@@ -281,7 +283,7 @@ def _refuse_changes_to_closed_and_journal(session, _flush_context, _instances):
     new_ids = set()
     for obj in session.new:
         if isinstance(obj, (PosCashMove, PosSale, PosSalePayment)) and obj.session_id is not None:
-            known = session.identity_map.get(sa.orm.identity_key(PosSession, obj.session_id))
+            known = session.identity_map.get(session.identity_key(PosSession, obj.session_id))
             state = known.__dict__.get("state") if known is not None else None
             if state == SESSION_CLOSED:
                 raise Conflict(f"session {known.name} is closed: nothing can be added to it")

@@ -1,0 +1,136 @@
+"""Till documents with ReportLab: the receipt (80 mm roll) and the Z report.
+
+Both are drawn from the stored document (the JSON written with the sale or the close), so a
+reprint shows exactly what was recorded, marked DUPLICATE.
+"""
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+
+from core.i18n import _
+
+WIDTH = 80 * mm
+MARGIN = 4 * mm
+LINE = 11
+
+
+class _Roll:
+    """Draw lines top-down on a roll-shaped page whose height fits the content."""
+
+    def __init__(self, rows_estimate: int, width=WIDTH):
+        self.buffer = io.BytesIO()
+        self.width = width
+        self.height = max(120 * mm, (rows_estimate + 6) * LINE + 2 * MARGIN)
+        self.c = canvas.Canvas(self.buffer, pagesize=(self.width, self.height))
+        self.y = self.height - MARGIN - LINE
+
+    def text(self, left: str = "", right: str | None = None, *, bold=False, size=8, center=False):
+        font = "Helvetica-Bold" if bold else "Helvetica"
+        self.c.setFont(font, size)
+        if center:
+            self.c.drawCentredString(self.width / 2, self.y, left)
+        else:
+            self.c.drawString(MARGIN, self.y, left)
+        if right is not None:
+            self.c.drawRightString(self.width - MARGIN, self.y, right)
+        self.y -= LINE + (size - 8)
+
+    def rule(self):
+        self.c.setLineWidth(0.5)
+        self.c.line(MARGIN, self.y + LINE / 2, self.width - MARGIN, self.y + LINE / 2)
+        self.y -= LINE / 2
+
+    def finish(self, title: str) -> bytes:
+        self.c.setTitle(title)
+        self.c.showPage()
+        self.c.save()
+        return self.buffer.getvalue()
+
+
+def _clip(text: str, n: int = 34) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def receipt_pdf(doc: dict, *, duplicate: bool = False, footer: str = "") -> bytes:
+    rows = 16 + 2 * len(doc.get("lines", ())) + len(doc.get("payments", ()))
+    r = _Roll(rows)
+    if duplicate:
+        r.text(_("*** DUPLICATE ***"), bold=True, size=11, center=True)
+    r.text(doc.get("store", ""), bold=True, size=10, center=True)
+    if doc.get("store_address"):
+        r.text(_clip(doc["store_address"], 48), center=True)
+    title = _("REFUND") if doc.get("kind") == "refund" else _("RECEIPT")
+    r.text(f"{title} {doc['receipt']}", bold=True)
+    r.text(doc.get("created_at", "")[:19].replace("T", " "), doc.get("register", ""))
+    if doc.get("refund_of"):
+        r.text(_("Refund of %(receipt)s", receipt=doc["refund_of"]))
+    r.rule()
+    for line in doc.get("lines", ()):
+        r.text(_clip(line["name"]))
+        qty = Decimal(line["quantity"]).normalize()
+        r.text(f"  {qty:f} x {Decimal(line['unit_price']).quantize(Decimal('0.01'))}"
+               + (f"  -{Decimal(line['discount']).normalize():f}%" if Decimal(line.get("discount", "0")) else ""),
+               line["total"])
+    r.rule()
+    r.text(_("TOTAL"), doc["total"], bold=True, size=10)
+    if Decimal(doc.get("cash_rounding", "0")):
+        r.text(_("Cash rounding"), doc["cash_rounding"])
+    for p in doc.get("payments", ()):
+        r.text(p["method"], p.get("tendered", p["amount"]))
+    r.text(_("Change"), doc.get("change_given", "0.00"))
+    r.text(_("of which tax"), doc.get("tax_total", "0.00"))
+    r.text(_("Net"), doc.get("net_total", "0.00"))
+    r.rule()
+    if footer:
+        r.text(footer, center=True)
+    if duplicate:
+        r.text(_("*** DUPLICATE ***"), bold=True, size=11, center=True)
+    return r.finish(f"{title} {doc['receipt']}" + (" DUPLICATE" if duplicate else ""))
+
+
+def z_report_pdf(data: dict, *, duplicate: bool = False) -> bytes:
+    rows = 30 + len(data.get("methods", {})) * 3 + len(data.get("taxes", ()))
+    r = _Roll(rows)
+    if duplicate:
+        r.text(_("*** DUPLICATE ***"), bold=True, size=11, center=True)
+    r.text(_("Z REPORT %(number)s", number=f"{data['z_number']:06d}"), bold=True, size=10, center=True)
+    r.text(data.get("register", ""), center=True)
+    r.text(_("Session"), data.get("session", ""))
+    r.text(_("Opened"), data.get("opened_at", "")[:19].replace("T", " "))
+    r.text(_("Closed"), data.get("closed_at", "")[:19].replace("T", " "))
+    r.rule()
+    r.text(_("Sales count"), str(data["sales_count"]))
+    r.text(_("Sales total"), data["sales_total"])
+    r.text(_("Refunds count"), str(data["refunds_count"]))
+    r.text(_("Refunds total"), data["refunds_total"])
+    r.text(_("Discounts"), data["discounts_total"])
+    r.text(_("Net total"), data["net_total"], bold=True)
+    r.rule()
+    r.text(_("Tax summary"), bold=True)
+    for t in data.get("taxes", ()):
+        r.text(_("Rate %(rate)s%%", rate=Decimal(t["rate"]).normalize()), "")
+        r.text(_("  net %(net)s  tax %(tax)s", net=t["net"], tax=t["tax"]), t["total"])
+    r.text(_("Tax total"), data["tax_total"])
+    r.rule()
+    r.text(_("Payment methods (expected / counted / difference)"), bold=True)
+    for method, t in sorted(data.get("methods", {}).items()):
+        r.text(method, "")
+        r.text(f"  {t['expected']} / {t['counted']}", t["difference"])
+    r.rule()
+    r.text(_("Opening float"), data["opening_float"])
+    r.text(_("Cash in/out"), data["cash_in_out_total"])
+    r.text(_("Cash expected"), data["cash_expected"])
+    r.text(_("Cash counted"), data["cash_counted"])
+    r.text(_("Cash difference"), data["cash_difference"], bold=True)
+    if data.get("difference_reason"):
+        r.text(_clip(_("Reason: %(reason)s", reason=data["difference_reason"]), 48))
+    r.rule()
+    r.text(_("Grand total (perpetual)"), data["grand_total"], bold=True)
+    if duplicate:
+        r.text(_("*** DUPLICATE ***"), bold=True, size=11, center=True)
+    return r.finish(_("Z report %(number)s", number=data["z_number"]) + (" DUPLICATE" if duplicate else ""))
