@@ -49,8 +49,19 @@ def o2o_permissions():
 
 @hookimpl
 def o2o_admin_views(app):
+    from core.admin.addons import addons_view
+    from core.admin.auth import auth_views
     from core.admin.master import master_data_views
-    return master_data_views()
+    mine = auth_views()
+    taken = {v.endpoint for v in mine}
+    # Users and roles live in core.admin.auth (permissions picked from the declared codes).
+    return [v for v in master_data_views() if v.endpoint not in taken] + mine + [addons_view()]
+
+
+@hookimpl
+def o2o_cli_commands(app):
+    from core.auth.cli import commands
+    return commands()
 
 
 @hookimpl

@@ -1,21 +1,49 @@
 """Two languages from the first line: English and Simplified Chinese.
 
-Every user-facing string is marked with ``gettext``/``lazy_gettext`` (``_``/``_l``). Each
-addon may ship ``translations/`` beside its code; all folders are merged into one
-``messages`` domain. The language is the user's choice, else the browser's best match.
+Every user-facing string is marked with ``gettext``/``lazy_gettext`` (``_``/``_l``). Core's
+catalogue is ``core/translations``; each addon may ship ``translations/`` beside its code;
+all folders are merged into one ``messages`` domain. Flask-Admin's own strings come from
+its ``admin`` catalogue (it ships ``zh_Hans_CN``) for the same locale.
+
+The language is the user's choice (``User.locale``), else the browser's best match
+(``Accept-Language``), else DEFAULT_LOCALE. A missing compiled catalogue (.mo, built by
+``make translations``) is not an error: the strings fall back to English.
+
+Catalogue tooling: ``python -m core.i18n_tools extract|update|check|compile``.
 """
 from __future__ import annotations
 
-from flask import g, request
-from flask_babel import Babel, format_currency, format_decimal, gettext, lazy_gettext  # noqa: F401
+from flask import current_app, g, has_request_context, request
+from flask_babel import (Babel, format_currency, format_date, format_datetime, format_decimal,  # noqa: F401
+                         format_percent, get_locale, gettext, lazy_gettext, ngettext)
 from flask_login import current_user
 
 _ = gettext
 _l = lazy_gettext
+_n = ngettext
 
 
-def select_locale():
-    supported = request_supported_locales()
+def supported_locales() -> list[str]:
+    return list(current_app.config.get("SUPPORTED_LOCALES", ["en"]))
+
+
+def _match(tag: str | None, supported: list[str]) -> str | None:
+    """``zh-CN`` / ``zh_Hans`` / ``zh`` -> ``zh_Hans_CN``; ``en-GB`` -> ``en``."""
+    if not tag:
+        return None
+    tag = tag.replace("-", "_")
+    if tag in supported:
+        return tag
+    lang = tag.split("_")[0].lower()
+    if lang == "zh" and any(p in tag for p in ("Hant", "TW", "HK", "MO")):
+        lang_matches = [s for s in supported if s.startswith("zh_Hant")]
+    else:
+        lang_matches = [s for s in supported if s.split("_")[0].lower() == lang and "Hant" not in s]
+    return lang_matches[0] if lang_matches else None
+
+
+def select_locale() -> str:
+    supported = supported_locales()
     forced = g.get("o2o_locale") if g else None
     if forced in supported:
         return forced
@@ -23,25 +51,18 @@ def select_locale():
         user_locale = getattr(current_user, "locale", None) if current_user else None
     except Exception:  # no login manager yet (early errors)
         user_locale = None
-    if user_locale in supported:
-        return user_locale
-    if request:
-        best = request.accept_languages.best_match(supported + ["zh", "zh_CN", "zh-CN", "zh-Hans"])
-        if best and best.replace("-", "_").lower().startswith("zh"):
-            return next((s for s in supported if s.startswith("zh")), supported[0])
-        if best:
-            return best
-    from flask import current_app
+    chosen = _match(user_locale, supported)
+    if chosen:
+        return chosen
+    if has_request_context():
+        for tag, _quality in request.accept_languages:  # already sorted by quality
+            chosen = _match(tag, supported)
+            if chosen:
+                return chosen
     return current_app.config.get("DEFAULT_LOCALE", "en")
 
 
-def request_supported_locales() -> list[str]:
-    from flask import current_app
-    return list(current_app.config.get("SUPPORTED_LOCALES", ["en"]))
-
-
 def select_timezone():
-    from flask import current_app
     return current_app.config.get("DEFAULT_TIMEZONE", "UTC")
 
 
@@ -62,10 +83,20 @@ def init_i18n(app) -> None:
 
     @app.context_processor
     def _formatters():
-        return {"format_money": format_money, "format_decimal": format_decimal}
+        return {"format_money": format_money, "format_decimal": format_decimal,
+                "format_quantity": format_quantity, "format_date": format_date,
+                "format_datetime": format_datetime, "get_locale": get_locale}
 
 
 def format_money(amount, currency: str | None = None) -> str:
     """An amount in the company currency, formatted for the current locale."""
-    from flask import current_app
+    if amount is None:
+        return ""
     return format_currency(amount, currency or current_app.config.get("CURRENCY", "CNY"))
+
+
+def format_quantity(quantity) -> str:
+    """A quantity with up to three decimals, grouped for the current locale."""
+    if quantity is None:
+        return ""
+    return format_decimal(quantity, format="#,##0.###")

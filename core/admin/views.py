@@ -1,17 +1,33 @@
 """Base admin views: every list, form, export and action checks a permission, and
-store-scoped models show only the user's stores, in the query itself."""
+store-scoped models show only the user's stores, in the query itself.
+
+CSRF: Flask-WTF's ``CSRFProtect`` (core.auth) checks the token of EVERY POST in the app,
+admin included, before any view runs. Admin forms therefore use Flask-Admin's plain
+``BaseForm`` (no second, incompatible WTForms session token); Flask-Admin's templates put
+``csrf_token()`` (Flask-WTF's) in create/edit forms, list delete buttons and action forms.
+"""
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 import sqlalchemy as sa
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView as _BaseView, expose
 from flask_admin.contrib import sqla
-from flask_admin.form import SecureForm
+from flask_admin.form import BaseForm
+from flask_admin.model import typefmt
+from flask_babel import format_currency, format_date, format_datetime, format_decimal
 from flask_login import current_user
 
 from core.admin.converters import FilterConverter, ModelConverter
 from core.auth import user_can
+from core.db import Money, Quantity, UnitPrice
 from core.i18n import _
+
+
+class AdminForm(BaseForm):
+    """Form base of every admin form; CSRF is enforced by CSRFProtect (see module doc)."""
 
 
 class PermissionMixin:
@@ -35,13 +51,60 @@ class BaseView(PermissionMixin, _BaseView):
     """A custom admin page (not a model list)."""
 
 
+# --- locale-aware list formatting ----------------------------------------------------------
+
+def _fmt_datetime(view, value, name=None):
+    return format_datetime(value, "short")
+
+
+def _fmt_date(view, value, name=None):
+    return format_date(value, "medium")
+
+
+def format_money(value) -> str:
+    return format_currency(value, current_app.config.get("CURRENCY", "CNY"))
+
+
+def format_unit_price(value) -> str:
+    return format_currency(value, current_app.config.get("CURRENCY", "CNY"),
+                           format="¤#,##0.00##", currency_digits=False)
+
+
+def format_quantity(value) -> str:
+    return format_decimal(value, format="#,##0.###")
+
+
+LIST_TYPE_FORMATTERS = dict(typefmt.BASE_FORMATTERS)
+LIST_TYPE_FORMATTERS.update({dt.datetime: _fmt_datetime, dt.date: _fmt_date})
+_BY_COLUMN_TYPE = ((Money, format_money), (UnitPrice, format_unit_price), (Quantity, format_quantity))
+
+
+def _indexed_columns(model) -> set[str]:
+    """Attribute names of columns that lead an index (PK, unique, index=True, Index(...))."""
+    table = sa.inspect(model).local_table
+    leading = {c.name for c in table.primary_key.columns}
+    for index in table.indexes:
+        cols = list(index.columns)
+        if cols:
+            leading.add(cols[0].name)
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.UniqueConstraint) and list(constraint.columns):
+            leading.add(list(constraint.columns)[0].name)
+    mapper = sa.inspect(model)
+    return {prop.key for prop in mapper.column_attrs
+            if len(prop.columns) == 1 and getattr(prop.columns[0], "name", None) in leading}
+
+
 class ModelView(PermissionMixin, sqla.ModelView):
     """The one base for model lists and forms.
 
-    Subclasses set ``permission`` and may set ``store_field`` (the column holding the store
-    id, or a SQL expression callable) to limit users to their stores.
+    Subclasses set ``permission`` and may set ``store_field`` (the attribute holding the
+    store id) to limit users to their stores: lists, exports, forms (the store choices)
+    and opening a row by id all follow the user's stores.
+    Ledger-sized tables set ``simple_list_pager = True``: no COUNT(*), newest first by the
+    primary key, and only indexed columns sortable (unless the view says otherwise).
     """
-    form_base_class = SecureForm
+    form_base_class = AdminForm
     filter_converter = FilterConverter()
     model_form_converter = ModelConverter
     page_size = 50
@@ -49,13 +112,14 @@ class ModelView(PermissionMixin, sqla.ModelView):
     can_view_details = True
     export_types = ["csv"]
     export_max_rows = 100_000
-    # Ledger-sized tables set this True: no COUNT(*) over millions of rows per page.
     simple_list_pager = False
     store_field: str | None = None
     allow_create = True
     allow_edit = True
     allow_delete = True
     allow_export = True
+    column_type_formatters = LIST_TYPE_FORMATTERS
+    column_type_formatters_detail = LIST_TYPE_FORMATTERS
 
     # Flask-Admin reads these as attributes; as properties they follow the current user.
     can_create = property(lambda self: self.allow_create and self.can("create"),
@@ -67,9 +131,55 @@ class ModelView(PermissionMixin, sqla.ModelView):
     can_export = property(lambda self: self.allow_export and self.can("export"),
                           lambda self, v: setattr(self, "allow_export", v))
 
+    # view method -> the action it performs
+    _GUARDED = {"create_view": "create", "edit_view": "edit", "delete_view": "delete", "export": "export"}
+
     def __init__(self, model, session=None, *args, **kwargs):
         from core.db import db
+        mapper = sa.inspect(model)
+        pk = [c.key for c in mapper.primary_key] if len(mapper.primary_key) == 1 else []
+        if pk:
+            pk_attr = mapper.get_property_by_column(mapper.primary_key[0]).key
+            if self.column_default_sort is None:
+                # A deterministic order on an indexed column; ledgers newest first.
+                self.column_default_sort = (pk_attr, True) if self.simple_list_pager else pk_attr
+        if self.simple_list_pager and self.column_sortable_list is None:
+            indexed = _indexed_columns(model)
+            self.column_sortable_list = sorted(indexed)
         super().__init__(model, session or db, *args, **kwargs)
+        self._locale_formatters = {}
+        for prop in mapper.column_attrs:
+            if len(prop.columns) != 1:
+                continue
+            for column_type, fmt in _BY_COLUMN_TYPE:
+                if isinstance(prop.columns[0].type, column_type):
+                    self._locale_formatters[prop.key] = fmt
+                    break
+
+    # --- permissions on every endpoint ---------------------------------------------------
+    def _handle_view(self, name, **kwargs):
+        response = super()._handle_view(name, **kwargs)
+        if response is not None:
+            return response
+        action = self._GUARDED.get(name)
+        if action is not None and not getattr(self, f"can_{action}"):
+            abort(403)
+        return None
+
+    def is_action_allowed(self, name: str) -> bool:
+        if name == "delete":
+            return self.can_delete
+        return self.can(name) and super().is_action_allowed(name)
+
+    # --- locale formatting of Money / UnitPrice / Quantity --------------------------------
+    def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
+        fmt = self._locale_formatters.get(name)
+        if fmt is not None and name not in column_formatters and \
+                column_type_formatters is not self.column_type_formatters_export:
+            value = self._get_field_value(model, name)
+            if isinstance(value, Decimal):
+                return fmt(value)
+        return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
 
     # --- store scoping -------------------------------------------------------------------
     def store_column(self):
@@ -77,11 +187,18 @@ class ModelView(PermissionMixin, sqla.ModelView):
             return None
         return getattr(self.model, self.store_field)
 
+    @staticmethod
+    def user_store_ids():
+        """The current user's stores, or None for every store."""
+        if not current_user.is_authenticated:
+            return set()
+        return current_user.store_ids
+
     def scope(self, query):
         column = self.store_column()
-        if column is None or not current_user.is_authenticated:
+        if column is None:
             return query
-        store_ids = current_user.store_ids
+        store_ids = self.user_store_ids()
         if store_ids is None:
             return query
         return query.filter(column.in_(store_ids or [-1]))
@@ -96,27 +213,48 @@ class ModelView(PermissionMixin, sqla.ModelView):
         obj = super().get_one(id)
         if obj is None or self.store_column() is None:
             return obj
-        store_ids = current_user.store_ids
+        store_ids = self.user_store_ids()
         if store_ids is not None and getattr(obj, self.store_field) not in store_ids:
-            return None
+            abort(404)  # another store's row: as if it did not exist
         return obj
+
+    def _limit_store_choices(self, form):
+        """Relation fields pointing at stores offer only the user's stores."""
+        store_ids = self.user_store_ids()
+        if store_ids is None:
+            return form
+        from core.models import Store
+        for rel in sa.inspect(self.model).relationships:
+            if rel.mapper.class_ is Store and rel.key in form:
+                field = form[rel.key]
+                scoped = self.session.query(Store).filter(Store.id.in_(store_ids or [-1])).order_by(Store.code)
+                if hasattr(field, "query"):
+                    field.query = scoped
+                elif hasattr(field, "query_factory"):
+                    field.query_factory = lambda q=scoped: q
+        return form
+
+    def create_form(self, obj=None):
+        return self._limit_store_choices(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._limit_store_choices(super().edit_form(obj))
 
     def on_model_change(self, form, model, is_created):
         if self.store_column() is not None:
-            store_ids = current_user.store_ids
-            if store_ids is not None and getattr(model, self.store_field) not in store_ids:
-                raise ValueError(_("You can only record data for your own stores."))
+            store_ids = self.user_store_ids()
+            if store_ids is not None:
+                value = getattr(model, self.store_field)
+                if value is None and self.store_field.endswith("_id"):
+                    related = getattr(model, self.store_field[:-3], None)
+                    value = getattr(related, "id", None)
+                if value not in store_ids:
+                    raise ValueError(_("You can only record data for your own stores."))
         super().on_model_change(form, model, is_created)
-
-    def is_action_allowed(self, name: str) -> bool:
-        if name == "delete":
-            return self.can_delete
-        return self.can(name) and super().is_action_allowed(name)
 
     def handle_view_exception(self, exc):
         # Model validators raise ValueError with a message meant for the clerk.
         if isinstance(exc, (ValueError, sa.exc.IntegrityError)):
-            from flask import flash
             flash(str(getattr(exc, "orig", exc)), "error")
             return True
         return super().handle_view_exception(exc)
@@ -133,7 +271,6 @@ class IndexView(AdminIndexView):
 
     @expose("/")
     def index(self):
-        from flask import current_app
         manager = current_app.extensions["o2o"]
         addons = [manager.addon(n) for n in manager.enabled]
         return self.render("admin/o2o_index.html", addons=addons)

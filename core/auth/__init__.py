@@ -15,6 +15,7 @@ from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+import core.models  # noqa: F401  (core.models imports core.auth.models: load it first, no cycle)
 from core.auth.models import LoginFailure, User
 from core.db import db, utcnow
 from core.i18n import _, _l
@@ -65,6 +66,29 @@ def collect_permissions(app) -> dict[str, object]:
 
 def permissions(app=None) -> dict[str, object]:
     return (app or current_app).extensions["o2o.permissions"]
+
+
+# A description may be ``(action, what)``: core declares its CRUD permissions that way.
+ACTION_LABELS = {
+    "read": _l("See %(what)s"),
+    "create": _l("Create %(what)s"),
+    "edit": _l("Edit %(what)s"),
+    "delete": _l("Delete %(what)s"),
+    "export": _l("Export %(what)s"),
+}
+
+
+def describe_permission(code: str, description=None) -> str:
+    """The user-facing text of a permission, in the current language."""
+    if description is None:
+        description = permissions().get(code)
+    if isinstance(description, tuple) and len(description) == 2:
+        action, what = description
+        label = ACTION_LABELS.get(action)
+        if label is not None:
+            return str(label) % {"what": str(what)}
+        return f"{action} {what}"
+    return str(description) if description is not None else code
 
 
 # --- login throttling ------------------------------------------------------------------
