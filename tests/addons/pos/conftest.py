@@ -42,7 +42,7 @@ def shop(app):
         wh.receive(p.id, loc_a.id, Decimal("100"), Decimal("1.00"), source="test")
     reg_a = pos.create_register(a.id, "R1", "Till A1")
     reg_b = pos.create_register(b.id, "R1", "Till B1")
-    db.session.flush()
+    db.session.commit()  # API calls that fail roll back to here (the test's transaction is undone anyway)
 
     class Shop:
         pass
@@ -59,7 +59,9 @@ def on_hand(shop, product) -> Decimal:
 
 @pytest.fixture
 def cashier(api_client, shop):
-    return api_client("pos.sell", "pos.session", "pos.refund", stores=[shop.a])
+    client = api_client("pos.sell", "pos.session", "pos.refund", stores=[shop.a])
+    db.session.commit()
+    return client
 
 
 # TEMPORARY while other addons are mid-build: migrate only pos and what it depends on.
