@@ -1,0 +1,113 @@
+"""``o2o finance ...``: import-statement, reconcile, report, backfill, lock-period."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from core.cli import transactional
+
+
+@click.group("finance")
+def finance_group():
+    """Books, bank statements, reconciliation and reports."""
+
+
+@finance_group.command("import-statement")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--bank", help="bank account code (default: the only one, or the statement's IBAN)")
+@click.option("--format", "fmt", type=click.Choice(["csv", "camt053"]), help="default: detected")
+@transactional
+def import_statement(path, bank, fmt):
+    """Import a bank or provider statement (CSV with the bank's mapping, or CAMT.053)."""
+    from addons.finance import services
+    stmt = services.import_statement(path.read_bytes(), filename=path.name, bank_code=bank, format=fmt)
+    click.echo(f"imported {stmt.line_count} lines ({stmt.date_from} to {stmt.date_to}, total "
+               f"{services.fmt(stmt.total)}) into {stmt.bank_account.code} as statement {stmt.id}")
+
+
+@finance_group.command("reconcile")
+@click.option("--bank", help="only this bank account's lines")
+@transactional
+def reconcile(bank):
+    """Match open statement lines with expected items by the matching rules."""
+    from addons.finance import services
+    result = services.auto_reconcile(bank)
+    click.echo(f"matched {result['matched']} statement lines ({result['entries']} bank entries)")
+    for rule, n in sorted(result["by_rule"].items()):
+        click.echo(f"  {rule}: {n}")
+    status = services.reconciliation_status()
+    click.echo(f"still open: {status['open_statement_lines']} statement lines, "
+               f"{status['open_expected_items']} expected items")
+
+
+def _date(value):
+    return dt.date.fromisoformat(value) if value else None
+
+
+@finance_group.command("report")
+@click.argument("kind", type=click.Choice(["reconciliation", "trial-balance", "journal"]))
+@click.option("--store", "store_code", help="store code (reconciliation)")
+@click.option("--from", "date_from", required=True, help="first day, YYYY-MM-DD")
+@click.option("--to", "date_to", required=True, help="last day, YYYY-MM-DD")
+@click.option("--journal", help="journal code (journal report)")
+@click.option("--detail", is_flag=True, help="reconciliation: list every sales posting too")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@transactional
+def report(kind, store_code, date_from, date_to, journal, detail, output):
+    """Write a PDF report: reconciliation (per store), trial-balance or journal."""
+    import sqlalchemy as sa
+    from core.db import db
+    from core.errors import ValidationError
+    from core.models import Store
+    from addons.finance import reports
+    try:
+        d0, d1 = _date(date_from), _date(date_to)
+    except ValueError:
+        raise ValidationError("dates are written YYYY-MM-DD") from None
+    if kind == "reconciliation":
+        if not store_code:
+            raise ValidationError("the reconciliation report needs --store CODE")
+        store = db.session.scalar(sa.select(Store).where(Store.code == store_code))
+        if store is None:
+            raise ValidationError(f"there is no store with code {store_code}")
+        pdf, pages = reports.reconciliation_pdf(store.id, d0, d1, detail=detail)
+    elif kind == "trial-balance":
+        pdf, pages = reports.trial_balance_pdf(d0, d1)
+    else:
+        pdf, pages = reports.journal_pdf(journal, d0, d1)
+    output.write_bytes(pdf)
+    click.echo(f"wrote {output} ({pages} pages)")
+
+
+@finance_group.command("backfill")
+@click.option("--since", required=True, help="post documents dated from this day, YYYY-MM-DD")
+@click.option("--until", help="up to this day (default: today)")
+@transactional
+def backfill(since, until):
+    """Post past sales, till closes, receipts and bills that finance has not posted yet.
+
+    Finance never posts the past on its own; this does, once: documents already posted are
+    skipped, so running it again posts nothing new."""
+    from core.errors import ValidationError
+    from addons.finance import services
+    try:
+        d0, d1 = _date(since), _date(until)
+    except ValueError:
+        raise ValidationError("dates are written YYYY-MM-DD") from None
+    result = services.backfill(d0, d1)
+    click.echo(f"found {result['found']} documents, posted {result['posted']}, "
+               f"{result['already_posted']} were already posted")
+
+
+@finance_group.command("lock-period")
+@click.argument("name")
+@click.option("--from", "date_from", help="first day (when the period does not exist yet)")
+@click.option("--to", "date_to", help="last day")
+@transactional
+def lock_period(name, date_from, date_to):
+    """Lock an accounting period: nothing can be posted into it any more."""
+    from addons.finance import services
+    period = services.lock_period(name, _date(date_from), _date(date_to))
+    click.echo(f"locked {period.name} ({period.date_from} to {period.date_to})")
