@@ -26,21 +26,18 @@ def verify_cmd(limit):
     from addons.warehouse.models import Location
     from addons.warehouse.services import verify
     from core.models import Product
-    try:
-        problems = verify(limit=limit)
-        if problems:
-            names = dict(db.session.execute(sa.select(Product.id, Product.sku).where(
-                Product.id.in_({p["product_id"] for p in problems}))).all())
-            places = dict(db.session.execute(sa.select(Location.id, Location.code).where(
-                Location.id.in_({p["location_id"] for p in problems}))).all())
-            for p in problems:
-                click.echo(f"MISMATCH product {names.get(p['product_id'], p['product_id'])} "
-                           f"(#{p['product_id']}) at {places.get(p['location_id'], p['location_id'])}: "
-                           f"ledger {p['ledger']}, quant on hand {p['on_hand']}; "
-                           f"reserved {p['reserved']}, active reservations {p['reservations']}")
-            click.echo(f"{len(problems)} mismatch(es)", err=True)
-    finally:
-        db.session.rollback()
+    problems = verify(limit=limit)
+    if problems:
+        names = dict(db.session.execute(sa.select(Product.id, Product.sku).where(
+            Product.id.in_({p["product_id"] for p in problems}))).all())
+        places = dict(db.session.execute(sa.select(Location.id, Location.code).where(
+            Location.id.in_({p["location_id"] for p in problems}))).all())
+        for p in problems:
+            click.echo(f"MISMATCH product {names.get(p['product_id'], p['product_id'])} "
+                       f"(#{p['product_id']}) at {places.get(p['location_id'], p['location_id'])}: "
+                       f"ledger {p['ledger']}, quant on hand {p['on_hand']}; "
+                       f"reserved {p['reserved']}, active reservations {p['reservations']}")
+        click.echo(f"{len(problems)} mismatch(es)", err=True)
     if problems:
         sys.exit(1)
     click.echo("stock is consistent: every quant matches the ledger")
@@ -77,4 +74,3 @@ def valuation_cmd(pdf_path):
         with open(pdf_path, "wb") as fh:
             fh.write(valuation_pdf(data))
         click.echo(f"written {pdf_path}")
-    db.session.rollback()
