@@ -105,6 +105,12 @@ def next_number(code: str, *, store=None, date: dt.date | None = None, session=N
         if number is not None:
             return str(number)
 
+    conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        # Take SQLite's write lock before reading: a deferred transaction that read first
+        # and then writes fails at once ("database is locked") when another writer
+        # committed in between, instead of waiting its turn.
+        conn.execute(sa.text("UPDATE sequence_counter SET last_value = last_value WHERE 1 = 0"))
     seq = session.scalar(sa.select(Sequence).where(Sequence.code == code))
     if seq is None:
         raise ValidationError(_("The document sequence '%(code)s' does not exist; enable the addon "
@@ -116,7 +122,6 @@ def next_number(code: str, *, store=None, date: dt.date | None = None, session=N
         date = _local_today(store)
     period = period_key(seq, store, date)
 
-    conn = session.connection()
     table = SequenceCounter.__table__
     conn.execute(_insert_ignore(conn).values(sequence_id=seq.id, period=period, last_value=0)
                  .on_conflict_do_nothing(index_elements=["sequence_id", "period"]))
