@@ -1,0 +1,6 @@
+import click
+
+
+@click.group("purchasing")
+def purchasing():
+    """Purchasing: replenishment, orders, receipts, bills."""

@@ -1,0 +1,2 @@
+def load_demo(session, app):
+    pass
