@@ -67,6 +67,12 @@ def enable(app, names, session=None) -> list[str]:
     session.flush()
     if new:
         manager = AddonManager(installed, target)
+        # This app was built before these addons were on: give it their setting defaults,
+        # which their base data may read (create_app does the same at start).
+        for addon_name, defaults in manager.call_in_order("o2o_settings"):
+            if addon_name in new:
+                for key, value in (defaults or {}).items():
+                    app.config.setdefault(key, value)
         for addon_name, impl in _impls(manager, "o2o_base_data"):
             if addon_name in new:
                 impl(session=session, app=app)

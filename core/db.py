@@ -80,16 +80,19 @@ class _ScaledDecimal(sa.types.TypeDecorator):
 
 class Money(_ScaledDecimal):
     """An amount in the company currency: Numeric(14, 2)."""
+    cache_ok = True  # SQLAlchemy reads it from each subclass; without it no statement caching
     scale = 2
 
 
 class UnitPrice(_ScaledDecimal):
     """A unit price or cost: Numeric(14, 4)."""
+    cache_ok = True  # SQLAlchemy reads it from each subclass; without it no statement caching
     scale = 4
 
 
 class Quantity(_ScaledDecimal):
     """A quantity: Numeric(14, 3)."""
+    cache_ok = True  # SQLAlchemy reads it from each subclass; without it no statement caching
     scale = 3
 
 

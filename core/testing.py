@@ -97,6 +97,11 @@ def fresh_database(tmp_path_factory):
     drop()
 
 
+def _fresh_request_globals():
+    from flask import g
+    g.__dict__.clear()
+
+
 @pytest.fixture
 def make_app(database_url):
     """Build apps bound to one connection whose transaction is rolled back after the test."""
@@ -108,6 +113,10 @@ def make_app(database_url):
                          addons=BUILTIN_ADDONS if addons is None else addons)
         ctx = app.app_context()
         ctx.push()
+        # Test-client requests reuse this pushed app context, so ``g`` would carry one
+        # request's login user and CSRF token into the next (another client's). In
+        # production each request has a fresh ``g``: give every test request one too.
+        app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
         conn = db.engine.connect()
         trans = conn.begin()
         db.session.remove()
@@ -226,7 +235,9 @@ def api_client(app):
         user = make_user(f"api{next(counter)}", permissions, stores, superuser=superuser)
         row, clear = ApiToken.issue(user, "test")
         db.session.add(row)
-        db.session.flush()
+        # Committed (to the test's savepoint; the test's transaction still rolls it back),
+        # so an API call that fails and rolls back does not take the user and token with it.
+        db.session.commit()
         return ApiClient(app.test_client(), clear, user)
     return factory
 

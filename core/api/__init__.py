@@ -203,6 +203,7 @@ def init_api(app: Flask) -> None:
     for _addon, blueprints in app.extensions["o2o"].call_in_order("o2o_api_blueprints", app=app):
         for bp in blueprints or ():
             root.register_blueprint(bp)
+            csrf.exempt(bp)  # Flask-WTF checks the nested blueprint ("api.x"), not root
             children.append(bp)
 
     @root.route("/openapi.json")
