@@ -16,7 +16,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.db import IdMixin, Money, Session, TimestampMixin, db, utcnow
 from core.errors import Conflict
@@ -209,6 +209,9 @@ class PosJournalEntry(IdMixin, db.Model):
     prev_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
 
+    store_id = column_property(sa.select(PosRegister.store_id).where(PosRegister.id == register_id)
+                               .correlate_except(PosRegister).scalar_subquery())
+
 
 class PosZReport(IdMixin, db.Model):
     """The Z report of a closed session: numbered per register without gaps."""
@@ -231,6 +234,8 @@ class PosZReport(IdMixin, db.Model):
 
     register = relationship(PosRegister)
     session = relationship(PosSession)
+    store_id = column_property(sa.select(PosRegister.store_id).where(PosRegister.id == register_id)
+                               .correlate_except(PosRegister).scalar_subquery())
 
     @property
     def data(self) -> dict:

@@ -1,5 +1,58 @@
-"""The web till at /pos."""
-from flask import Blueprint
+"""The web till at /pos: a page and a plain-JS app (no build step) over the till API.
+
+The page is same-origin with the API and uses the login cookie; every call that changes
+something carries the page's CSRF token in ``X-CSRFToken`` (checked by ``pos.api.till_user``).
+Sales are queued in localStorage with their idempotency key before they are sent, so a till
+that loses the server keeps selling and sends each sale exactly once when it is back.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, jsonify, render_template
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from core.auth import require_permission
+from core.db import db
+
+from addons.pos import services
+from addons.pos.models import PosRegister
 
 bp = Blueprint("pos_web", __name__, url_prefix="/pos", template_folder="templates", static_folder="static",
                static_url_path="/static")
+
+
+def _registers():
+    stmt = sa.select(PosRegister).where(PosRegister.active.is_(True)).order_by(PosRegister.store_id,
+                                                                              PosRegister.code)
+    if not current_user.is_superuser and current_user.store_ids is not None:
+        stmt = stmt.where(PosRegister.store_id.in_(current_user.store_ids or [-1]))
+    return list(db.session.scalars(stmt))
+
+
+@bp.route("/")
+@require_permission("pos.sell")
+def index():
+    registers = _registers()
+    return render_template("pos/index.html", registers=registers)
+
+
+@bp.route("/till/<int:register_id>")
+@require_permission("pos.sell")
+def till(register_id):
+    register = db.session.get(PosRegister, register_id)
+    if register is None or register not in _registers():
+        abort(404)
+    from addons.sales import services as sales
+    methods = [{"code": m.code, "name": m.name, "is_cash": m.is_cash, "needs_reference": m.needs_reference}
+               for m in sales.payment_methods()]
+    open_session = services.open_session_of(register.id)
+    return render_template("pos/till.html", register=register, methods=methods,
+                           session=services.session_summary(open_session) if open_session else None)
+
+
+@bp.route("/csrf")
+@require_permission("pos.sell")
+def csrf():
+    """A fresh CSRF token for a till page that stayed open longer than a token lives."""
+    return jsonify({"csrf_token": generate_csrf()})
