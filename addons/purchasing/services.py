@@ -603,7 +603,7 @@ def receive_order(order_id, lines: list[dict] | None = None, *, received_at=None
                 _("Receiving %(q)s of %(product)s would bring %(number)s to %(total)s received against %(ordered)s "
                   "ordered, more than the %(tol)s%% over-receipt tolerance allows (at most %(limit)s).",
                   q=q, product=label, number=order.number, total=line.received_qty + wanted[line.id],
-                  ordered=line.quantity, tol=tolerance.normalize(), limit=limit), product_id=line.product_id)
+                  ordered=line.quantity, tol=format(tolerance.normalize(), "f"), limit=limit), product_id=line.product_id)
         prepared.append((line, q, damaged, bool(entry.get("close"))))
     location = wh.stock_location(order.warehouse_id)
     supplier_loc = wh.virtual_location("supplier")
