@@ -66,8 +66,8 @@ def o2o_cli_commands(app):
 
 @hookimpl
 def o2o_api_blueprints(app):
-    from core.api.master import blueprint
-    return [blueprint()]
+    from core.api import master, tokens
+    return [master.blueprint(), tokens.blueprint()]
 
 
 @hookimpl

@@ -17,13 +17,16 @@ def is_valid_gtin(code: str) -> bool:
 
 def barcode_problem(code: str) -> str | None:
     """Why ``code`` is not a valid barcode, in words for a clerk, or None when it is."""
+    from core.i18n import _
     if not code.isdigit():
-        return f"barcode {code!r} must contain digits only"
+        return _("The barcode %(code)s may contain digits only.", code=code)
     if len(code) not in (8, 12, 13):
-        return f"barcode {code!r} has {len(code)} digits; EAN-13 has 13, UPC-A 12, EAN-8 8"
+        return _("The barcode %(code)s has %(n)s digits; an EAN-13 has 13, a UPC-A 12 and an EAN-8 8.",
+                 code=code, n=len(code))
     expected = gs1_check_digit(code[:-1])
     if expected != int(code[-1]):
-        return f"barcode {code!r} has a wrong check digit (expected {expected})"
+        return _("The barcode %(code)s has a wrong check digit: the last digit should be %(d)s. "
+                 "Check the number on the package.", code=code, d=expected)
     return None
 
 

@@ -68,6 +68,7 @@ class RouteDoc:
     response: Any
     status: int
     tags: list[str] = field(default_factory=list)
+    public: bool = False
 
 
 def authenticate_token():
@@ -138,7 +139,7 @@ class ApiBlueprint(Blueprint):
                             raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
                     if body is not None:
-                        payload = request.get_json(silent=True)
+                        payload = request.get_json(silent=True) if request.is_json else None
                         if payload is None:
                             raise ApiProblem(400, "Malformed body", "The request body must be a JSON object "
                                              "sent with 'Content-Type: application/json'.",
@@ -161,6 +162,18 @@ class ApiBlueprint(Blueprint):
                     db.session.rollback()
                     return problem_response(exc.status, exc.title, exc.message,
                                             PROBLEM_TYPE_BASE + exc.type_suffix, **exc.extra)
+                except sa.exc.IntegrityError as exc:
+                    db.session.rollback()
+                    current_app.logger.info("integrity error in %s: %s", request.path, exc.orig)
+                    return problem_response(409, "Conflict with the current state",
+                                            "This clashes with an existing record (a code, number or "
+                                            "barcode that must be unique is already used), or refers "
+                                            "to a record that does not exist.", PROBLEM_TYPE_BASE + "conflict")
+                except ValueError as exc:  # model validators speak to the clerk with ValueError
+                    db.session.rollback()
+                    if isinstance(exc, pydantic.ValidationError):  # a bug in a response model
+                        raise
+                    return problem_response(422, "Invalid input", str(exc), PROBLEM_TYPE_BASE + "validation")
                 except Exception:
                     db.session.rollback()
                     raise
@@ -173,15 +186,33 @@ class ApiBlueprint(Blueprint):
             self.add_url_rule(rule, view_func=wrapped, methods=list(methods))
             self.docs.append(RouteDoc(rule, list(methods), f"{self.name}.{view.__name__}",
                                       summary or (view.__doc__ or "").strip().split("\n")[0],
-                                      permission, body, query, response, status, list(tags or [self.name])))
+                                      permission, body, query, response, status, list(tags or [self.name]),
+                                      public))
             return wrapped
         return decorator
 
 
 class Page(pydantic.BaseModel):
-    """Pagination query parameters shared by every list."""
-    page: int = pydantic.Field(1, ge=1, description="1-based page number")
+    """Pagination query parameters shared by every list (subclass it to add filters)."""
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+    page: int = pydantic.Field(1, ge=1, le=1_000_000, description="1-based page number")
     per_page: int = pydantic.Field(50, ge=1, le=500, description="items per page (at most 500)")
+
+
+_PAGE_MODELS: dict = {}
+
+
+def page_of(item: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
+    """The response schema of a list of ``item`` as ``paginate`` returns it."""
+    if item not in _PAGE_MODELS:
+        _PAGE_MODELS[item] = pydantic.create_model(
+            f"{item.__name__}Page",
+            items=(list[item], ...), page=(int, ...), per_page=(int, ...),
+            has_next=(bool, pydantic.Field(..., description="true when a next page exists")),
+            total=(int | None, pydantic.Field(None, description="number of items over all pages")),
+        )
+    return _PAGE_MODELS[item]
 
 
 def paginate(stmt, page: Page, serialise: Callable, count: bool = True) -> dict:
@@ -208,7 +239,10 @@ def init_api(app: Flask) -> None:
 
     @root.route("/openapi.json")
     def openapi():
-        return jsonify(build_openapi(current_app, children))
+        """The OpenAPI 3.1 document of every route (no token needed)."""
+        if "o2o.openapi" not in current_app.extensions:
+            current_app.extensions["o2o.openapi"] = build_openapi(current_app, children)
+        return jsonify(current_app.extensions["o2o.openapi"])
 
     csrf.exempt(root)
     app.register_blueprint(root)
@@ -217,7 +251,14 @@ def init_api(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_problem(exc: HTTPException):
         if request.path.startswith("/api/"):
-            return problem_response(exc.code or 500, exc.name, exc.description)
+            if exc.code == 400 and "JSON" in (exc.description or ""):
+                return problem_response(400, "Malformed body", exc.description,
+                                        PROBLEM_TYPE_BASE + "malformed-body")
+            response = problem_response(exc.code or 500, exc.name, exc.description)
+            allowed = exc.get_response().headers.get("Allow")
+            if allowed:
+                response.headers["Allow"] = allowed
+            return response
         return exc
 
     @app.errorhandler(Exception)

@@ -2,14 +2,98 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import pydantic
 import sqlalchemy as sa
+from flask import g
 
-from core.api import ApiBlueprint, Page, paginate
+from core.api import ApiBlueprint, Page, page_of, paginate
 from core.db import db
 from core.errors import NotFound
-from core.models import Product, Store
+from core.models import Category, Partner, Product, Store
+from core.services import master as svc
+
+Str = Annotated[str, pydantic.StringConstraints(strip_whitespace=True)]
+Price = Annotated[Decimal, pydantic.Field(ge=0, max_digits=14, decimal_places=4)]
+
+
+class _In(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+# --- schemas ---------------------------------------------------------------------------
+
+class StoreOut(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    kind: str = pydantic.Field(description="'shop' or 'dc' (distribution centre)")
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    phone: str | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+    opening_hours: str | None = pydantic.Field(description="OpenStreetMap opening_hours syntax")
+    timezone: str
+    active: bool
+
+
+class StoreQuery(Page):
+    q: str | None = pydantic.Field(None, description="code, name or city contains")
+    kind: str | None = pydantic.Field(None, description="shop or dc")
+    active: bool | None = None
+
+
+class PartnerOut(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(from_attributes=True)
+    id: int
+    ref: str | None
+    name: str
+    is_customer: bool
+    is_supplier: bool
+    email: str | None
+    phone: str | None
+    street: str | None
+    city: str | None
+    postcode: str | None
+    country: str | None
+    tax_id: str | None
+    active: bool
+
+
+class PartnerIn(_In):
+    ref: Annotated[Str, pydantic.Field(max_length=32)] | None = pydantic.Field(
+        None, description="left out: the next number of sequence core.partner")
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=128)]
+    is_customer: bool = False
+    is_supplier: bool = False
+    email: Annotated[Str, pydantic.Field(max_length=254)] | None = None
+    phone: Annotated[Str, pydantic.Field(max_length=32)] | None = None
+    street: Annotated[Str, pydantic.Field(max_length=256)] | None = None
+    city: Annotated[Str, pydantic.Field(max_length=128)] | None = None
+    postcode: Annotated[Str, pydantic.Field(max_length=16)] | None = None
+    country: Annotated[Str, pydantic.Field(min_length=2, max_length=2)] | None = None
+    tax_id: Annotated[Str, pydantic.Field(max_length=32)] | None = None
+    active: bool = True
+
+
+class PartnerPatch(PartnerIn):
+    """Only the fields sent are changed."""
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=128)] | None = None  # type: ignore[assignment]
+    is_customer: bool | None = None  # type: ignore[assignment]
+    is_supplier: bool | None = None  # type: ignore[assignment]
+    active: bool | None = None  # type: ignore[assignment]
+
+
+class PartnerQuery(Page):
+    q: str | None = pydantic.Field(None, description="name, reference, e-mail or phone contains")
+    is_customer: bool | None = None
+    is_supplier: bool | None = None
+    active: bool | None = None
 
 
 class ProductOut(pydantic.BaseModel):
@@ -17,43 +101,182 @@ class ProductOut(pydantic.BaseModel):
     sku: str
     barcode: str | None
     name: str
-    category: str | None
+    description: str | None
+    category_id: int | None
+    category: str | None = pydantic.Field(description="category path, e.g. 'Food / Dairy'")
     unit: str
-    list_price: Decimal
-    tax_rate: Decimal | None
+    tax: str | None
+    tax_rate: Decimal | None = pydantic.Field(description="percent")
+    list_price: Decimal = pydantic.Field(description="tax-inclusive shelf price")
+    cost: Decimal
     active: bool
 
 
 def product_out(p: Product) -> ProductOut:
-    return ProductOut(id=p.id, sku=p.sku, barcode=p.barcode, name=p.name,
-                      category=p.category.full_name if p.category else None, unit=p.unit.code,
-                      list_price=p.list_price, tax_rate=p.tax.rate if p.tax else None, active=p.active)
+    return ProductOut(id=p.id, sku=p.sku, barcode=p.barcode, name=p.name, description=p.description,
+                      category_id=p.category_id, category=p.category.full_name if p.category else None,
+                      unit=p.unit.code, tax=p.tax.code if p.tax else None,
+                      tax_rate=p.tax.rate if p.tax else None, list_price=p.list_price, cost=p.cost,
+                      active=p.active)
 
 
-class StoreOut(pydantic.BaseModel):
-    id: int
-    code: str
-    name: str
-    kind: str
-    city: str | None
-    timezone: str
-    active: bool
+class ProductIn(_In):
+    sku: Annotated[Str, pydantic.Field(min_length=1, max_length=32)]
+    barcode: Annotated[Str, pydantic.Field(max_length=14)] | None = pydantic.Field(
+        None, description="EAN-13, UPC-A or EAN-8 with a correct check digit")
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=256)]
+    description: str | None = None
+    category_id: int | None = None
+    category: Str | None = pydantic.Field(None, description="category path, e.g. 'Food / Dairy' "
+                                                            "(instead of category_id)")
+    unit: Annotated[Str, pydantic.Field(min_length=1, max_length=16)] = pydantic.Field(
+        description="unit code, e.g. 'pc'")
+    tax: Str | None = pydantic.Field(None, description="tax code, e.g. 'VAT13'")
+    list_price: Price = Decimal("0")
+    cost: Price = Decimal("0")
+    active: bool = True
 
+
+class ProductPatch(ProductIn):
+    """Only the fields sent are changed."""
+    sku: Annotated[Str, pydantic.Field(min_length=1, max_length=32)] | None = None  # type: ignore[assignment]
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=256)] | None = None  # type: ignore[assignment]
+    unit: Annotated[Str, pydantic.Field(min_length=1, max_length=16)] | None = None  # type: ignore[assignment]
+    list_price: Price | None = None  # type: ignore[assignment]
+    cost: Price | None = None  # type: ignore[assignment]
+    active: bool | None = None  # type: ignore[assignment]
+
+
+class ProductQuery(Page):
+    q: str | None = pydantic.Field(None, description="SKU or barcode equals, or name contains")
+    category_id: int | None = pydantic.Field(None, description="this category and its subcategories")
+    active: bool | None = None
+
+
+def _not_null(data: dict, *keys) -> dict:
+    """PATCH: an explicit null for a required field means 'leave it' is wrong; refuse it."""
+    for key in keys:
+        if key in data and data[key] is None:
+            from core.models.master import InvalidValue
+            raise InvalidValue(key, f"{key} cannot be null")
+    return data
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _descendants(category_id: int) -> list[int]:
+    rows = db.session.execute(sa.select(Category.id, Category.parent_id)).all()
+    children: dict = {}
+    for cid, parent in rows:
+        children.setdefault(parent, []).append(cid)
+    out, todo = [], [category_id]
+    while todo:
+        cid = todo.pop()
+        if cid in out:
+            continue
+        out.append(cid)
+        todo.extend(children.get(cid, []))
+    return out
+
+
+# --- routes ----------------------------------------------------------------------------
 
 def blueprint() -> ApiBlueprint:
     bp = ApiBlueprint("core_api", __name__)
 
-    @bp.endpoint("/products/barcode/<code>", permission="core.product.read", response=ProductOut,
-                 summary="Find a product by its barcode")
-    def product_by_barcode(code: str):
-        product = db.session.scalar(sa.select(Product).where(Product.barcode == code))
-        if product is None:
-            raise NotFound(f"no product has the barcode {code!r}", barcode=code)
-        return product_out(product)
+    # stores --------------------------------------------------------------------------
+    @bp.endpoint("/stores", permission="core.store.read", query=StoreQuery, response=page_of(StoreOut),
+                 summary="List the stores you may see", tags=["stores"])
+    def list_stores(query: StoreQuery):
+        stmt = svc.visible_stores(g.api_user, sa.select(Store)).order_by(Store.code)
+        if query.q:
+            like = _like(query.q)
+            stmt = stmt.where(sa.or_(Store.code.ilike(like), Store.name.ilike(like), Store.city.ilike(like)))
+        if query.kind:
+            stmt = stmt.where(Store.kind == query.kind)
+        if query.active is not None:
+            stmt = stmt.where(Store.active == query.active)
+        return paginate(stmt, query, lambda s: StoreOut.model_validate(s))
 
-    @bp.endpoint("/stores", permission="core.store.read", query=Page, summary="List stores")
-    def list_stores(query: Page):
-        return paginate(sa.select(Store).order_by(Store.code), query,
-                        lambda s: StoreOut.model_validate(s, from_attributes=True))
+    @bp.endpoint("/stores/<int:store_id>", permission="core.store.read", response=StoreOut,
+                 summary="Get a store", tags=["stores"])
+    def get_store(store_id: int):
+        store = db.session.scalar(svc.visible_stores(g.api_user).where(Store.id == store_id))
+        if store is None:  # another store than the user's looks the same as none at all
+            raise NotFound(f"There is no store with id {store_id}.")
+        return StoreOut.model_validate(store)
+
+    # partners ------------------------------------------------------------------------
+    @bp.endpoint("/partners", permission="core.partner.read", query=PartnerQuery, response=page_of(PartnerOut),
+                 summary="List customers and suppliers", tags=["partners"])
+    def list_partners(query: PartnerQuery):
+        stmt = sa.select(Partner).order_by(Partner.name, Partner.id)
+        if query.q:
+            like = _like(query.q)
+            stmt = stmt.where(sa.or_(Partner.name.ilike(like), Partner.ref.ilike(like),
+                                     Partner.email.ilike(like), Partner.phone.ilike(like)))
+        for flag in ("is_customer", "is_supplier", "active"):
+            value = getattr(query, flag)
+            if value is not None:
+                stmt = stmt.where(getattr(Partner, flag) == value)
+        return paginate(stmt, query, lambda p: PartnerOut.model_validate(p))
+
+    @bp.endpoint("/partners/<int:partner_id>", permission="core.partner.read", response=PartnerOut,
+                 summary="Get a customer or supplier", tags=["partners"])
+    def get_partner(partner_id: int):
+        return PartnerOut.model_validate(svc.get_or_404(Partner, partner_id, "customer or supplier"))
+
+    @bp.endpoint("/partners", methods=["POST"], permission="core.partner.create", body=PartnerIn,
+                 response=PartnerOut, status=201, summary="Create a customer or supplier", tags=["partners"])
+    def create_partner(body: PartnerIn):
+        return PartnerOut.model_validate(svc.create_partner(body.model_dump()))
+
+    @bp.endpoint("/partners/<int:partner_id>", methods=["PATCH"], permission="core.partner.edit",
+                 body=PartnerPatch, response=PartnerOut, summary="Change a customer or supplier",
+                 tags=["partners"])
+    def update_partner(partner_id: int, body: PartnerPatch):
+        partner = svc.get_or_404(Partner, partner_id, "customer or supplier")
+        data = _not_null(body.model_dump(exclude_unset=True), "name", "is_customer", "is_supplier", "active")
+        return PartnerOut.model_validate(svc.update_partner(partner, data))
+
+    # products ------------------------------------------------------------------------
+    @bp.endpoint("/products", permission="core.product.read", query=ProductQuery, response=page_of(ProductOut),
+                 summary="List and search products", tags=["products"])
+    def list_products(query: ProductQuery):
+        stmt = sa.select(Product).order_by(Product.sku)
+        if query.q:
+            text = query.q.strip()
+            stmt = stmt.where(sa.or_(Product.sku == text, Product.barcode == text, Product.name.ilike(_like(text))))
+        if query.category_id is not None:
+            stmt = stmt.where(Product.category_id.in_(_descendants(query.category_id)))
+        if query.active is not None:
+            stmt = stmt.where(Product.active == query.active)
+        return paginate(stmt, query, product_out)
+
+    @bp.endpoint("/products/<int:product_id>", permission="core.product.read", response=ProductOut,
+                 summary="Get a product", tags=["products"])
+    def get_product(product_id: int):
+        return product_out(svc.get_or_404(Product, product_id, "product"))
+
+    @bp.endpoint("/products/barcode/<code>", permission="core.product.read", response=ProductOut,
+                 summary="Find a product by its barcode", tags=["products"])
+    def product_by_barcode(code: str):
+        return product_out(svc.product_by_barcode(code))
+
+    @bp.endpoint("/products", methods=["POST"], permission="core.product.create", body=ProductIn,
+                 response=ProductOut, status=201, summary="Create a product", tags=["products"])
+    def create_product(body: ProductIn):
+        data = body.model_dump(exclude_unset=True)
+        data.setdefault("unit", body.unit)
+        return product_out(svc.create_product(data))
+
+    @bp.endpoint("/products/<int:product_id>", methods=["PATCH"], permission="core.product.edit",
+                 body=ProductPatch, response=ProductOut, summary="Change a product", tags=["products"])
+    def update_product(product_id: int, body: ProductPatch):
+        product = svc.get_or_404(Product, product_id, "product")
+        data = _not_null(body.model_dump(exclude_unset=True), "sku", "name", "unit", "list_price", "cost", "active")
+        return product_out(svc.update_product(product, data))
 
     return bp

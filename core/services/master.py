@@ -1,0 +1,218 @@
+"""Master-data services: create and change partners and products, find categories by path.
+
+Shared by the API, the admin and the CSV import. Never commits. Errors a clerk can act on
+are ``ValidationError`` (422, naming the field) or ``Conflict`` (409: a SKU or barcode
+another product already has).
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.db import db
+from core.errors import Conflict, NotFound, ValidationError
+from core.i18n import _
+from core.models import Category, Partner, Product, Store, Tax, Unit
+from core.models.master import InvalidValue
+
+PRODUCT_FIELDS = ("sku", "barcode", "name", "description", "list_price", "cost", "active")
+PARTNER_FIELDS = ("ref", "name", "is_customer", "is_supplier", "email", "phone", "street", "city",
+                  "postcode", "country", "tax_id", "active")
+
+
+def _session(session):
+    return session if session is not None else db.session
+
+
+# --- categories ------------------------------------------------------------------------
+
+def split_category_path(path: str) -> list[str]:
+    return [part.strip() for part in (path or "").split("/") if part.strip()]
+
+
+def category_by_path(path: str, *, create: bool = False, session=None) -> Category | None:
+    """The category ``"Food / Dairy"`` (None for an empty path). With ``create`` missing
+    levels are created; without, an unknown path is a ValidationError."""
+    session = _session(session)
+    parent = None
+    for name in split_category_path(path):
+        stmt = sa.select(Category).where(Category.name == name)
+        stmt = stmt.where(Category.parent_id.is_(None) if parent is None else Category.parent_id == parent.id)
+        node = session.scalars(stmt).first()
+        if node is None:
+            if not create:
+                raise InvalidValue("category", _("There is no category %(path)r.", path=path))
+            node = Category(name=name, parent=parent)
+            session.add(node)
+            session.flush()
+        parent = node
+    return parent
+
+
+def category_paths(session=None) -> dict[str, int]:
+    """Every category's full path (``"Food / Dairy"``) -> id, in one query."""
+    session = _session(session)
+    rows = session.execute(sa.select(Category.id, Category.name, Category.parent_id)).all()
+    by_id = {r.id: r for r in rows}
+    out = {}
+    for r in rows:
+        names, node, guard = [], r, 0
+        while node is not None and guard < 100:
+            names.append(node.name)
+            node = by_id.get(node.parent_id)
+            guard += 1
+        out[" / ".join(reversed(names))] = r.id
+    return out
+
+
+# --- lookups ---------------------------------------------------------------------------
+
+def unit_by_code(code: str, session=None) -> Unit:
+    session = _session(session)
+    unit = session.scalar(sa.select(Unit).where(Unit.code == (code or "").strip()))
+    if unit is None:
+        known = ", ".join(session.scalars(sa.select(Unit.code).order_by(Unit.code)).all())
+        raise InvalidValue("unit", _("There is no unit %(code)r (known units: %(known)s).", code=code, known=known))
+    return unit
+
+
+def tax_by_code(code: str | None, session=None) -> Tax | None:
+    if code is None or not str(code).strip():
+        return None
+    session = _session(session)
+    tax = session.scalar(sa.select(Tax).where(Tax.code == str(code).strip()))
+    if tax is None:
+        known = ", ".join(session.scalars(sa.select(Tax.code).order_by(Tax.code)).all())
+        raise InvalidValue("tax", _("There is no tax %(code)r (known taxes: %(known)s).", code=code, known=known))
+    return tax
+
+
+def product_by_barcode(code: str, session=None) -> Product:
+    session = _session(session)
+    product = session.scalar(sa.select(Product).where(Product.barcode == (code or "").strip()))
+    if product is None:
+        raise NotFound(_("No product has the barcode %(code)s.", code=code), barcode=code)
+    return product
+
+
+def get_or_404(model, ident, what: str, session=None):
+    session = _session(session)
+    obj = session.get(model, ident)
+    if obj is None:
+        raise NotFound(_("There is no %(what)s with id %(id)s.", what=what, id=ident))
+    return obj
+
+
+def visible_stores(user, stmt=None):
+    """Limit a Store query to the stores ``user`` may see."""
+    stmt = stmt if stmt is not None else sa.select(Store)
+    store_ids = getattr(user, "store_ids", None)
+    if store_ids is not None:
+        stmt = stmt.where(Store.id.in_(store_ids or [-1]))
+    return stmt
+
+
+# --- products --------------------------------------------------------------------------
+
+def _check_product_unique(session, product: Product) -> None:
+    if product.sku:
+        other = session.scalar(sa.select(Product).where(Product.sku == product.sku, Product.id != (product.id or -1)))
+        if other is not None:
+            raise Conflict(_("The SKU %(sku)s is already used by the product %(other)s.",
+                             sku=product.sku, other=str(other)), field="sku")
+    if product.barcode:
+        other = session.scalar(sa.select(Product).where(Product.barcode == product.barcode,
+                                                        Product.id != (product.id or -1)))
+        if other is not None:
+            raise Conflict(_("The barcode %(code)s is already used by the product %(other)s.",
+                             code=product.barcode, other=str(other)), field="barcode")
+
+
+def _apply_product(session, product: Product, data: dict) -> Product:
+    for key in PRODUCT_FIELDS:
+        if key in data:
+            setattr(product, key, data[key])
+    if "unit" in data:
+        product.unit = unit_by_code(data["unit"], session)
+    if "tax" in data:
+        product.tax = tax_by_code(data["tax"], session)
+    if "category_id" in data:
+        product.category = (None if data["category_id"] is None
+                            else get_or_404(Category, data["category_id"], _("category"), session))
+    elif "category" in data:
+        product.category = category_by_path(data["category"], session=session) if data["category"] else None
+    return product
+
+
+def create_product(data: dict, session=None) -> Product:
+    """A new product from ``data`` (sku, name, unit code required; tax code, category path or
+    category_id, barcode, prices optional)."""
+    session = _session(session)
+    for key, label in (("sku", _("SKU")), ("name", _("Product name")), ("unit", _("Unit"))):
+        if not data.get(key):
+            raise InvalidValue(key, _("%(label)s is required.", label=label))
+    product = _apply_product(session, Product(), data)
+    with session.no_autoflush:
+        _check_product_unique(session, product)
+    session.add(product)
+    session.flush()
+    return product
+
+
+def update_product(product: Product, data: dict, session=None) -> Product:
+    session = _session(session)
+    with session.no_autoflush:
+        _apply_product(session, product, data)
+        _check_product_unique(session, product)
+    session.flush()
+    return product
+
+
+# --- partners --------------------------------------------------------------------------
+
+def _check_partner_unique(session, partner: Partner) -> None:
+    if partner.ref:
+        other = session.scalar(sa.select(Partner).where(Partner.ref == partner.ref, Partner.id != (partner.id or -1)))
+        if other is not None:
+            raise Conflict(_("The reference %(ref)s is already used by %(other)s.", ref=partner.ref,
+                             other=other.name), field="ref")
+
+
+def create_partner(data: dict, session=None) -> Partner:
+    """A new customer or supplier; without a ``ref`` it gets the next ``core.partner`` number."""
+    session = _session(session)
+    partner = Partner()
+    for key in PARTNER_FIELDS:
+        if key in data:
+            setattr(partner, key, data[key])
+    if not partner.name:
+        raise InvalidValue("name", _("%(label)s is required.", label=_("Name")))
+    if not (partner.is_customer or partner.is_supplier):
+        raise InvalidValue("is_customer", _("Say whether %(name)s is a customer, a supplier or both.",
+                                            name=partner.name))
+    with session.no_autoflush:
+        _check_partner_unique(session, partner)
+    if not partner.ref:
+        from core.services.sequences import next_number
+        partner.ref = next_number("core.partner", session=session)
+    session.add(partner)
+    session.flush()
+    return partner
+
+
+def update_partner(partner: Partner, data: dict, session=None) -> Partner:
+    session = _session(session)
+    with session.no_autoflush:
+        for key in PARTNER_FIELDS:
+            if key in data:
+                setattr(partner, key, data[key])
+        if not (partner.is_customer or partner.is_supplier):
+            raise InvalidValue("is_customer", _("Say whether %(name)s is a customer, a supplier or both.",
+                                                name=partner.name))
+        _check_partner_unique(session, partner)
+    session.flush()
+    return partner
+
+
+__all__ = ["category_by_path", "category_paths", "create_partner", "create_product", "product_by_barcode",
+           "tax_by_code", "unit_by_code", "update_partner", "update_product", "visible_stores",
+           "ValidationError"]
