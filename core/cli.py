@@ -194,7 +194,7 @@ def main():
         sys.exit(130)
 
 
-# --- products and API tokens (master data) --------------------------------------------
+# --- products (master data) --------------------------------------------
 
 @cli.group("products")
 def products_group():
@@ -224,53 +224,3 @@ def products_import(file, dry_run):
     click.echo(result.summary(), err=bool(result.errors))
     if result.errors:
         sys.exit(1)
-
-
-@cli.group("token")
-def token_group():
-    """Personal API tokens (stored hashed; the token is shown once)."""
-
-
-@token_group.command("create")
-@click.argument("username")
-@click.option("--name", default="cli", show_default=True, help="what the token is for")
-@click.option("--days", type=click.IntRange(1, 3650), help="expires after this many days")
-@transactional
-def token_create(username, name, days):
-    """Create an API token for USERNAME and print it (this is the only time it is shown)."""
-    import sqlalchemy as sa
-    from core.api.tokens import issue_token
-    from core.auth.models import User
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        raise click.ClickException(f"no user named '{username}'")
-    row, clear = issue_token(user, name, days)
-    click.echo(clear)
-    click.echo(f"token {row.prefix}... for {username} (id {row.id}); it will not be shown again", err=True)
-
-
-@token_group.command("list")
-@click.argument("username")
-@with_appcontext
-def token_list(username):
-    """List USERNAME's tokens (prefix only)."""
-    import sqlalchemy as sa
-    from core.auth.models import ApiToken, User
-    rows = db.session.scalars(sa.select(ApiToken).join(User).where(User.username == username)
-                              .order_by(ApiToken.id)).all()
-    for r in rows:
-        state = "revoked" if r.revoked else (f"expires {r.expires_at:%Y-%m-%d}" if r.expires_at else "active")
-        click.echo(f"{r.id}  {r.prefix}...  {r.name}  {state}")
-
-
-@token_group.command("revoke")
-@click.argument("token_id", type=int)
-@transactional
-def token_revoke(token_id):
-    """Revoke the token with id TOKEN_ID."""
-    from core.auth.models import ApiToken
-    row = db.session.get(ApiToken, token_id)
-    if row is None:
-        raise click.ClickException(f"no API token with id {token_id}")
-    row.revoked = True
-    click.echo(f"revoked token {row.prefix}...")

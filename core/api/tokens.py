@@ -1,6 +1,6 @@
 """Personal API tokens: create (shown once), list and revoke your own.
 
-A token is created from the command line (``o2o token create USER``) or, with the
+A token is created from the command line (``o2o user token USER``), on the "My account" page or, with the
 permission ``core.token.create``, through the API by a user who already has a token. Only
 the token's SHA-256 is stored.
 """
