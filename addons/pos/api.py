@@ -60,6 +60,22 @@ def till_user(permission: str, *, csrf_on_get: bool = False):
     return user
 
 
+def write_lock(register_id: int | None) -> None:
+    """SQLite only: end the read transaction authentication opened and start one whose first
+    statement writes, so this request waits its turn (busy timeout) instead of failing with
+    'database is locked' when another till committed after its snapshot was taken.
+    PostgreSQL needs nothing: row locks and the unique constraint serialise what matters."""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return
+    from core.auth.models import ApiToken
+    touched = [(t.id, t.last_used_at) for t in db.session.dirty if isinstance(t, ApiToken)]
+    db.session.rollback()  # nothing but the token's last-use time was written yet
+    db.session.execute(sa.text("UPDATE pos_register_counter SET last_receipt = last_receipt "
+                               "WHERE register_id = :r"), {"r": register_id or 0})
+    for token_id, used_at in touched:
+        db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at))
+
+
 # --- schemas ------------------------------------------------------------------------------
 
 class LineIn(pydantic.BaseModel):
@@ -191,6 +207,7 @@ def get_register(register_id):
              status=201, summary="Open a session with the counted float")
 def open_session(register_id, body: OpenSessionIn):
     user = till_user("pos.session")
+    write_lock(register_id)
     pos_session = services.open_session(register_id, body.opening_float, user=user)
     response = jsonify(services.session_summary(pos_session))
     response.status_code = 201
@@ -215,6 +232,7 @@ def cash_move(session_id, body: CashIn):
              summary="Close a session: counted amount per payment method, reason for a difference")
 def close_session(session_id, body: CloseIn):
     user = till_user("pos.session")
+    write_lock(getattr(db.session.get(services.PosSession, session_id), "register_id", None))
     z = services.close_session(session_id, dict(body.counts), difference_reason=body.difference_reason, user=user)
     out = services.session_summary(z.session)
     out["z_report"] = {"id": z.id, "number": z.number, "grand_total": str(z.grand_total),
@@ -265,6 +283,7 @@ def catalogue(register_id):
 def create_sale(body: SaleIn):
     user = till_user("pos.sell")
     key = _key(body.idempotency_key)
+    write_lock(body.register_id)
     lines = [{k: _plain(v) for k, v in line.model_dump(exclude_none=True).items()} for line in body.lines]
     payments = [{k: _plain(v) for k, v in p.model_dump(exclude_none=True).items()} for p in body.payments]
     document, created = services.sell(body.register_id, idempotency_key=key, lines=lines, payments=payments,
@@ -283,6 +302,7 @@ def get_sale(sale_id):
 def refund_sale(sale_id, body: RefundIn):
     user = till_user("pos.refund")
     key = _key(body.idempotency_key)
+    write_lock(getattr(db.session.get(services.PosSale, sale_id), "register_id", None))
     lines = [{"product_id": l.product_id, "quantity": str(l.quantity)} for l in body.lines] if body.lines else None
     document, created = services.refund(sale_id, idempotency_key=key, reason=body.reason, lines=lines,
                                         method=body.method, user=user)

@@ -1,0 +1,79 @@
+"""Retries that race: the unique constraint on (register, idempotency key) decides, so the
+same sale sent by several connections at once is recorded once and every answer is the same."""
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+
+def _seed(app):
+    from core.auth.models import ApiToken
+    from core.barcodes import make_ean13
+    from core.db import db
+    from core.models import Product, Store, Unit
+    from core.testing import make_user
+    from addons.pos import services as pos
+    from addons.warehouse import services as wh
+    with app.app_context():
+        store = Store(code="RC", name="Race shop")
+        db.session.add(store)
+        db.session.flush()
+        wh.ensure_store_warehouses()
+        unit = db.session.scalar(sa.select(Unit))
+        tea = Product(sku="RC-TEA", barcode=make_ean13("400638133393"), name="Tea", unit=unit,
+                      list_price=Decimal("11.00"))
+        db.session.add(tea)
+        db.session.flush()
+        wh.receive(tea.id, wh.stock_location(wh.warehouse_for_store(store.id).id).id, Decimal("10"),
+                   Decimal("1"), source="seed")
+        register = pos.create_register(store.id, "R1")
+        pos.open_session(register.id, "0")
+        user = make_user("racer", ["pos.sell"])
+        row, token = ApiToken.issue(user, "race")
+        db.session.add(row)
+        db.session.commit()
+        ids = {"register": register.id, "tea": tea.barcode, "tea_id": tea.id, "token": token,
+               "warehouse": wh.warehouse_for_store(store.id).id}
+        db.session.remove()
+    return ids
+
+
+@pytest.mark.slow
+def test_same_key_racing_is_recorded_once(fresh_database):
+    from core.app import create_app
+    from core.db import db
+    from core.testing import app_config
+    from addons.pos.models import PosJournalEntry, PosSale
+    from addons.warehouse import services as wh
+    app = create_app(app_config(fresh_database, TESTING=False))
+    ids = _seed(app)
+    body = {"register_id": ids["register"], "lines": [{"barcode": ids["tea"], "quantity": "2"}],
+            "payments": [{"method": "cash", "amount": "22"}]}
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send():
+        client = app.test_client()
+        barrier.wait()
+        r = client.post("/api/v1/pos/sales", json=body, headers={
+            "Authorization": f"Bearer {ids['token']}", "Idempotency-Key": "race-1"})
+        answers.append((r.status_code, r.get_json()))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    statuses = sorted(s for s, _ in answers)
+    assert statuses == [200, 200, 200, 201], answers
+    docs = [d for _, d in answers]
+    assert all(d == docs[0] for d in docs)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PosJournalEntry)) == 1
+        assert wh.on_hand(ids["tea_id"], ids["warehouse"]) == Decimal("8")
+        db.session.remove()
+        db.engine.dispose()
