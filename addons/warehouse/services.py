@@ -24,6 +24,7 @@ from collections import defaultdict
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
 
 from core.db import db, utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
@@ -65,6 +66,52 @@ quant_t = Quant.__table__
 move_t = StockMove.__table__
 loc_t = Location.__table__
 cost_t = ProductCost.__table__
+_p_t = Product.__table__
+_QTY = Quant.on_hand.type
+
+_PRODUCTS_SQL = (sa.select(_p_t.c.id, _p_t.c.sku, _p_t.c.name, _p_t.c.active,
+                           sa.func.coalesce(cost_t.c.average_cost, _p_t.c.cost).label("avg_cost"))
+                 .select_from(_p_t.outerjoin(cost_t, cost_t.c.product_id == _p_t.c.id))
+                 .where(_p_t.c.id.in_(sa.bindparam("ids", expanding=True))))
+_LOCATIONS_SQL = (sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage, loc_t.c.warehouse_id,
+                            loc_t.c.allow_negative, loc_t.c.active)
+                  .where(loc_t.c.id.in_(sa.bindparam("ids", expanding=True))))
+_KEY = (quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"))
+_INCREASE_SQL = quant_t.update().where(*_KEY).values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=_QTY))
+_GUARDED = {
+    # on hand - reserved must cover what leaves (and the reservation consumed must exist)
+    "available": quant_t.update().where(
+        *_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_QTY),
+        quant_t.c.reserved >= sa.bindparam("r", type_=_QTY) - EPS),
+    # counts: what was physically counted, whatever is reserved
+    "on_hand": quant_t.update().where(
+        *_KEY, quant_t.c.on_hand >= sa.bindparam("need", type_=_QTY),
+        quant_t.c.reserved >= sa.bindparam("r", type_=_QTY) - EPS),
+    "none": quant_t.update().where(*_KEY),
+}
+for _k in _GUARDED:
+    _GUARDED[_k] = _GUARDED[_k].values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=_QTY),
+                                       reserved=quant_t.c.reserved - sa.bindparam("r", type_=_QTY))
+_LOCK_SQL = (sa.select(quant_t.c.id)
+             .where(sa.tuple_(quant_t.c.product_id, quant_t.c.location_id).in_(sa.bindparam("keys", expanding=True)))
+             .order_by(quant_t.c.product_id, quant_t.c.location_id).with_for_update())
+_RESERVE_SQL = (quant_t.update()
+                .where(*_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_QTY))
+                .values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY)))
+_RESERVE_NEGATIVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY))
+_UNRESERVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved - sa.bindparam("q", type_=_QTY))
+# moving average: runs after the quants were updated, so stock before = stock now - received.
+_STOCK_AFTER = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0))
+                .where(quant_t.c.product_id == sa.bindparam("pid")).scalar_subquery())
+_RQ, _RV = sa.bindparam("rq", type_=_QTY), sa.bindparam("rv", type_=sa.Numeric(28, 8))
+_NEW_COST = sa.func.round(sa.case(
+    (_STOCK_AFTER - _RQ <= 0, _RV / _RQ),
+    else_=((_STOCK_AFTER - _RQ) * cost_t.c.average_cost + _RV) / _STOCK_AFTER), 4)
+_COST_UPDATE_SQL = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"))
+                    .values(average_cost=_NEW_COST, updated_at=sa.bindparam("t")))
+_COST_LOCK_SQL = (sa.select(cost_t.c.product_id).where(cost_t.c.product_id.in_(sa.bindparam("ids", expanding=True)))
+                  .order_by(cost_t.c.product_id).with_for_update())
+_VIRTUAL_IDS: dict[tuple[str, str], int] = {}
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -135,12 +182,13 @@ def _place_label(place) -> str:
 
 
 def _products(ids) -> dict[int, dict]:
+    """id, sku, name, active and current average cost of each product, in one query."""
     ids = {int(i) for i in ids}
     if not ids:
         return {}
-    rows = _session().execute(sa.select(Product.id, Product.sku, Product.name, Product.active)
-                              .where(Product.id.in_(ids))).all()
-    found = {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active} for r in rows}
+    rows = _session().execute(_PRODUCTS_SQL, {"ids": list(ids)}).all()
+    found = {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active, "cost": r.avg_cost}
+             for r in rows}
     missing = sorted(ids - set(found))
     if missing:
         raise NotFound(_("Unknown product: there is no product #%(id)s", id=missing[0]), product_id=missing[0])
@@ -149,9 +197,7 @@ def _products(ids) -> dict[int, dict]:
 
 def _locations(ids) -> dict[int, dict]:
     ids = {int(i) for i in ids}
-    rows = _session().execute(sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage,
-                                        loc_t.c.warehouse_id, loc_t.c.allow_negative, loc_t.c.active)
-                              .where(loc_t.c.id.in_(ids))).all()
+    rows = _session().execute(_LOCATIONS_SQL, {"ids": list(ids)}).all()
     found = {r.id: dict(r._mapping) for r in rows}
     missing = sorted(ids - set(found))
     if missing:
@@ -201,13 +247,29 @@ def virtual_location(usage: str) -> Location:
     transit), created on first use."""
     code, name = VIRTUAL_CODES[usage]
     session = _session()
+    bind = session.get_bind()
+    cache_key = (str(bind.engine.url), code)
+    cached = _VIRTUAL_IDS.get(cache_key)
+    if cached is not None:
+        loc = session.get(Location, cached)
+        if loc is not None and loc.code == code:
+            return loc
     loc = session.scalar(sa.select(Location).where(Location.code == code))
-    if loc is None:
+    if loc is not None:
+        _VIRTUAL_IDS[cache_key] = loc.id  # committed before (base data): safe to remember
+    else:
         stmt = _dialect_insert(loc_t).values(code=code, name=name, usage=usage, allow_negative=False,
                                              active=True).on_conflict_do_nothing(index_elements=["code"])
         session.execute(stmt)
         loc = session.scalar(sa.select(Location).where(Location.code == code))
     return loc
+
+
+def _virtual_id(usage: str) -> int:
+    """The id of a virtual location, remembered per database after the first look-up."""
+    session = _session()
+    cached = _VIRTUAL_IDS.get((str(session.get_bind().engine.url), VIRTUAL_CODES[usage][0]))
+    return cached if cached is not None else virtual_location(usage).id
 
 
 def ensure_virtual_locations() -> dict[str, Location]:
@@ -328,10 +390,12 @@ def post_moves(moves: list[dict]) -> int:
 
 
 def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None = None,
-          transfer_id=None) -> list[StockMove]:
+          transfer_id=None, expect: str | None = None) -> list[StockMove]:
     """The one place stock moves. ``check``: "available" (on hand - reserved must cover an
     outgoing quantity), "on_hand" (ignore reservations: counts) or "none"; ``unreserve``
-    maps (product, location) to a reserved quantity consumed by this posting."""
+    maps (product, location) to a reserved quantity consumed by this posting. A move's
+    ``unit_cost`` of ``"average"`` is the product's current average cost. ``expect``:
+    "receive" (destination must be a stock location) or "issue" (source must be)."""
     if not moves:
         return []
     session = _session()
@@ -343,6 +407,14 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
     for m in moves:
         pid, src, dst = int(m["product_id"]), int(m["from_location_id"]), int(m["to_location_id"])
         product, src_loc, dst_loc = products[pid], locations[src], locations[dst]
+        if expect == "receive" and dst_loc["usage"] != INTERNAL:
+            raise ValidationError(_("Cannot receive %(product)s into %(place)s: it is a virtual location, "
+                                    "not a place where stock is kept",
+                                    product=_product_label(product), place=_place_label(dst_loc)))
+        if expect == "issue" and src_loc["usage"] != INTERNAL:
+            raise ValidationError(_("Cannot take %(product)s out of %(place)s: it is a virtual location, "
+                                    "not a place where stock is kept",
+                                    product=_product_label(product), place=_place_label(src_loc)))
         place = src_loc if src_loc["usage"] in STOCK_USAGES or dst_loc["usage"] not in STOCK_USAGES else dst_loc
         q = _qty(m["quantity"], product=product, place=place)
         if src == dst:
@@ -353,11 +425,20 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
                 raise ValidationError(_("%(place)s is archived: no stock may move in or out of it (%(product)s)",
                                         place=_place_label(loc), product=_product_label(product)))
         unit_cost = m.get("unit_cost")
+        if expect == "receive" and unit_cost is None:
+            raise ValidationError(_("A receipt of %(product)s at %(place)s needs a unit cost",
+                                    product=_product_label(product), place=_place_label(dst_loc)))
+        if unit_cost == "average":
+            unit_cost = product["cost"]
         if unit_cost is not None:
             if isinstance(unit_cost, float):
                 unit_cost = Decimal(str(unit_cost))
-            unit_cost = Decimal(unit_cost)
-            if unit_cost < 0:
+            try:
+                unit_cost = Decimal(unit_cost)
+            except (InvalidOperation, TypeError, ValueError):
+                raise ValidationError(_("The unit cost %(value)r of %(product)s is not a number",
+                                        value=unit_cost, product=_product_label(product))) from None
+            if unit_cost < 0 or not unit_cost.is_finite():
                 raise ValidationError(_("The unit cost of %(product)s cannot be negative",
                                         product=_product_label(product)))
         if src_loc["usage"] in STOCK_USAGES:
@@ -368,79 +449,96 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
             acc = receipts.setdefault(pid, [Decimal(0), Decimal(0)])
             acc[0] += q
             acc[1] += q * unit_cost
-        clean.append((pid, src, dst, q, unit_cost, m))
+        clean.append({"product_id": pid, "from_location_id": src, "to_location_id": dst, "quantity": q,
+                      "unit_cost": unit_cost, "source": m.get("source"), "partner_id": m.get("partner_id"),
+                      "transfer_id": m.get("transfer_id", transfer_id)})
     unreserve = unreserve or {}
     for key in unreserve:
         deltas.setdefault(key, Decimal(0))
 
     now = utcnow()
     user_id = _current_user_id()
-    with session.begin_nested():
-        _apply_quant_deltas(deltas, locations, products, check, unreserve)
-        if receipts:
-            _update_average_costs(receipts, now)
-        rows = [StockMove(product_id=pid, from_location_id=src, to_location_id=dst, quantity=q, state="done",
-                          unit_cost=unit_cost, source=m.get("source"), partner_id=m.get("partner_id"),
-                          transfer_id=m.get("transfer_id", transfer_id), user_id=user_id, done_at=now,
-                          created_at=now)
-                for pid, src, dst, q, unit_cost, m in clean]
-        session.add_all(rows)
-        session.flush()
+    for row in clean:
+        row.update(state="done", user_id=user_id, done_at=now, created_at=now)
+    plan = _plan_quant_updates(deltas, locations, check, unreserve)
+    # A savepoint only where a refusal could follow another write of this posting.
+    if plan["guarded"] and (plan["creatable"] or len(plan["guarded"]) > 1):
+        with session.begin_nested():
+            _apply_quant_updates(plan, products, locations, check)
+    else:
+        _apply_quant_updates(plan, products, locations, check)
+    if receipts:
+        _update_average_costs(receipts, now)
+    ids = _insert_moves(clean)
+    rows = []
+    for move_id, values in zip(ids, clean):
+        obj = StockMove(id=move_id, **values)
+        make_transient_to_detached(obj)
+        session.add(obj)
+        rows.append(obj)
     fire("o2o_stock_moved", moves=rows)
     return rows
 
 
-def _apply_quant_deltas(deltas, locations, products, check, unreserve) -> None:
+def _insert_moves(rows: list[dict]) -> list[int]:
+    """Insert ledger rows in one round trip and return their ids, in order."""
     session = _session()
-    keys = sorted(k for k in deltas if locations[k[1]]["usage"] in STOCK_USAGES)
-    if not keys:
-        return
-    # 1. insert missing rows (never read-then-insert), in key order
-    creatable = [k for k in keys if deltas[k] > 0 or locations[k[1]]["allow_negative"] or check == "none"]
-    if creatable:
-        stmt = _dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"])
-        session.execute(stmt, [{"product_id": p, "location_id": loc, "warehouse_id": locations[loc]["warehouse_id"],
-                                "on_hand": Decimal(0), "reserved": Decimal(0)} for p, loc in creatable])
-    # 2. PostgreSQL: lock every row this posting touches, in one fixed order
     if _is_pg():
-        session.execute(sa.select(quant_t.c.id).where(sa.tuple_(quant_t.c.product_id, quant_t.c.location_id)
-                                                      .in_(keys))
-                        .order_by(quant_t.c.product_id, quant_t.c.location_id).with_for_update())
-    # 3. increases: plain updates, one round trip
-    plain, guarded = [], []
+        ids = session.execute(sa.text("SELECT nextval(pg_get_serial_sequence('warehouse_move', 'id')) "
+                                      "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+        ids.sort()
+        for move_id, row in zip(ids, rows):
+            row["id"] = move_id
+        session.execute(move_t.insert(), rows)
+        for row in rows:
+            del row["id"]
+        return ids
+    # SQLite: this transaction holds the write lock, so one executemany gives consecutive rowids
+    session.execute(move_t.insert(), rows)
+    last = session.execute(sa.text("SELECT last_insert_rowid()")).scalar()
+    return list(range(last - len(rows) + 1, last + 1))
+
+
+def _plan_quant_updates(deltas, locations, check, unreserve) -> dict:
+    keys = sorted(k for k in deltas if locations[k[1]]["usage"] in STOCK_USAGES)
+    creatable, plain, guarded = [], [], []
     for key in keys:
         d, r = deltas[key], unreserve.get(key, Decimal(0))
         loc = locations[key[1]]
+        mode = "none" if (check == "none" or loc["allow_negative"]) else check
+        if d > 0 or mode == "none":
+            creatable.append({"product_id": key[0], "location_id": key[1], "warehouse_id": loc["warehouse_id"],
+                              "on_hand": Decimal(0), "reserved": Decimal(0)})
         if d >= 0 and r == 0:
             if d != 0:
                 plain.append({"p": key[0], "l": key[1], "d": d})
-        elif check == "none" or loc["allow_negative"]:
-            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": Decimal("-1e9")})
-        elif check == "on_hand":
-            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": -d - EPS, "mode": "on_hand"})
         else:
-            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": -d - r - EPS})
-    if plain:
-        stmt = (quant_t.update()
-                .where(quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"))
-                .values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=Quant.on_hand.type)))
-        session.execute(stmt, plain)
-    # 4. decreases: guarded updates that cannot take stock that is not there
-    for row in guarded:
-        need = sa.bindparam("need", type_=Quant.on_hand.type)
-        if row.get("mode") == "on_hand":
-            guard = quant_t.c.on_hand >= need
-        else:
-            guard = quant_t.c.on_hand - quant_t.c.reserved >= need
-        r_param = sa.bindparam("r", type_=Quant.on_hand.type)
-        stmt = (quant_t.update()
-                .where(quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"),
-                       guard, quant_t.c.reserved >= r_param - EPS)
-                .values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=Quant.on_hand.type),
-                        reserved=quant_t.c.reserved - r_param))
-        params = {k: row[k] for k in ("p", "l", "d", "r", "need")}
-        if session.execute(stmt, params).rowcount != 1:
+            need = -d - EPS if mode == "on_hand" else -d - r - EPS
+            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": need, "mode": mode})
+    return {"keys": keys, "creatable": creatable, "plain": plain, "guarded": guarded}
+
+
+def _apply_quant_updates(plan, products, locations, check) -> None:
+    """1. insert missing rows (never read-then-insert); 2. on PostgreSQL lock every row the
+    posting touches in one fixed order; 3. guarded decreases, each checked by its row
+    count; 4. increases in one round trip."""
+    session = _session()
+    if not plan["keys"]:
+        return
+    if plan["creatable"]:
+        session.execute(_quant_insert_missing(), plan["creatable"])
+    if _is_pg():
+        session.execute(_LOCK_SQL, {"keys": plan["keys"]})
+    for row in plan["guarded"]:
+        params = {"p": row["p"], "l": row["l"], "d": row["d"], "r": row["r"], "need": row["need"]}
+        if session.execute(_GUARDED[row["mode"]], params).rowcount != 1:
             _refuse_shortage(row["p"], row["l"], -row["d"], products, locations, check)
+    if plan["plain"]:
+        session.execute(_INCREASE_SQL, plan["plain"])
+
+
+def _quant_insert_missing():
+    return _dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"])
 
 
 def _refuse_shortage(product_id, location_id, wanted, products, locations, check):
@@ -458,37 +556,24 @@ def _refuse_shortage(product_id, location_id, wanted, products, locations, check
 
 
 def _update_average_costs(receipts: dict[int, list[Decimal]], now) -> None:
-    """Moving average: (stock before x old cost + received value) / stock after, per product.
-    Runs after the quants were updated, so stock before = stock now - received."""
+    """Moving average: (stock before x old cost + received value) / stock after, per product,
+    computed in SQL after the quants were updated (stock before = stock now - received).
+    On PostgreSQL the cost rows are locked first (in product order), so the statement that
+    reads the stock runs after any concurrent receipt of the same product committed."""
     session = _session()
     pids = sorted(receipts)
-    stmt = _dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"])
-    session.execute(stmt, [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in pids])
-    sel = sa.select(cost_t.c.product_id, cost_t.c.average_cost).where(cost_t.c.product_id.in_(pids)) \
-        .order_by(cost_t.c.product_id)
     if _is_pg():
-        sel = sel.with_for_update()
-    old = {r.product_id: r.average_cost for r in session.execute(sel)}
-    stock = dict(session.execute(
-        sa.select(quant_t.c.product_id, sa.func.sum(quant_t.c.on_hand))
-        .join(loc_t, loc_t.c.id == quant_t.c.location_id)
-        .where(quant_t.c.product_id.in_(pids), loc_t.c.usage.in_(STOCK_USAGES))
-        .group_by(quant_t.c.product_id)).all())
-    params = []
-    for p in pids:
-        qty, value = receipts[p]
-        after = Decimal(str(stock.get(p) or 0)).quantize(Q3)
-        before = after - qty
-        old_cost = old.get(p) or Decimal(0)
-        if before <= 0 or after <= 0:
-            new = value / qty
-        else:
-            new = (before * old_cost + value) / after
-        params.append({"pid": p, "c": new.quantize(U4, rounding=ROUND_HALF_UP), "t": now})
-    stmt = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"))
-            .values(average_cost=sa.bindparam("c", type_=ProductCost.average_cost.type),
-                    updated_at=sa.bindparam("t")))
-    session.execute(stmt, params)
+        locked = set(session.execute(_COST_LOCK_SQL, {"ids": pids}).scalars())
+        missing = [p for p in pids if p not in locked]
+        if missing:
+            session.execute(_dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"]),
+                            [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in missing])
+            session.execute(_COST_LOCK_SQL, {"ids": missing})
+    else:
+        session.execute(_dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"]),
+                        [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in pids])
+    session.execute(_COST_UPDATE_SQL, [{"pid": p, "rq": receipts[p][0], "rv": receipts[p][1], "t": now}
+                                       for p in pids])
 
 
 # --- the stock services -------------------------------------------------------------------
@@ -496,31 +581,19 @@ def _update_average_costs(receipts: dict[int, list[Decimal]], now) -> None:
 def receive(product_id, location_id, quantity, unit_cost, *, source: str, partner_id=None) -> StockMove:
     """Goods in from a supplier; updates the moving average cost. Refuses a virtual
     destination."""
-    product, location = _get_product(product_id), _get_location(location_id)
-    if location.usage != INTERNAL:
-        raise ValidationError(_("Cannot receive %(product)s into %(place)s: it is a virtual location, "
-                                "not a place where stock is kept",
-                                product=_product_label(product), place=_place_label(location)))
-    if unit_cost is None:
-        raise ValidationError(_("A receipt of %(product)s at %(place)s needs a unit cost",
-                                product=_product_label(product), place=_place_label(location)))
-    return _post([{"product_id": product.id, "from_location_id": virtual_location(SUPPLIER).id,
-                   "to_location_id": location.id, "quantity": quantity, "unit_cost": unit_cost,
-                   "source": source, "partner_id": partner_id}])[0]
+    return _post([{"product_id": product_id, "from_location_id": _virtual_id(SUPPLIER),
+                   "to_location_id": location_id, "quantity": quantity, "unit_cost": unit_cost,
+                   "source": source, "partner_id": partner_id}], expect="receive")[0]
 
 
 def issue(product_id, location_id, quantity, *, source: str, to: str = "customer") -> StockMove:
     """Goods out to a customer (or ``to="scrap"``/``"inventory"``); refuses more than is
     available unless the location allows negative stock."""
-    product, location = _get_product(product_id), _get_location(location_id)
-    if location.usage != INTERNAL:
-        raise ValidationError(_("Cannot issue %(product)s from %(place)s: it is a virtual location",
-                                product=_product_label(product), place=_place_label(location)))
     if to not in (CUSTOMER, SCRAP, INVENTORY):
         raise ValidationError(_("Cannot issue to %(to)r: use customer, scrap or inventory", to=to))
-    return _post([{"product_id": product.id, "from_location_id": location.id,
-                   "to_location_id": virtual_location(to).id, "quantity": quantity,
-                   "unit_cost": average_cost(product.id), "source": source}])[0]
+    return _post([{"product_id": product_id, "from_location_id": location_id,
+                   "to_location_id": _virtual_id(to), "quantity": quantity,
+                   "unit_cost": "average", "source": source}], expect="issue")[0]
 
 
 def scrap(product_id, location_id, quantity, *, source: str) -> StockMove:
@@ -546,10 +619,10 @@ def adjust(product_id, location_id, quantity, *, source: str) -> StockMove:
     if delta == 0:
         raise ValidationError(_("An adjustment of %(product)s at %(place)s cannot be zero",
                                 product=_product_label(product), place=_place_label(location)))
-    inv = virtual_location(INVENTORY).id
+    inv = _virtual_id(INVENTORY)
     src, dst = (inv, location.id) if delta > 0 else (location.id, inv)
     return _post([{"product_id": product.id, "from_location_id": src, "to_location_id": dst,
-                   "quantity": abs(delta), "unit_cost": average_cost(product.id), "source": source}],
+                   "quantity": abs(delta), "unit_cost": "average", "source": source}],
                  check="on_hand")[0]
 
 
@@ -580,16 +653,22 @@ def reserve_many(lines: list[dict], *, source: str, expires_at=None) -> list[Res
         prepared.append((pid, lid, q))
     if expires_at is not None and expires_at.tzinfo is None:
         expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
-    with session.begin_nested():
+    def apply():
         for key in sorted(wanted):
             if not _reserve_row(key, wanted[key], locations):
                 if release_expired(product_id=key[0], location_id=key[1]) and _reserve_row(key, wanted[key], locations):
                     continue
                 _refuse_shortage(key[0], key[1], wanted[key], products, locations, "available")
-        rows = [Reservation(product_id=pid, location_id=lid, quantity=q, issued_quantity=Decimal(0),
-                            state="active", source=source, expires_at=expires_at) for pid, lid, q in prepared]
-        session.add_all(rows)
-        session.flush()
+
+    if len(wanted) > 1:  # a refusal after an earlier line reserved: undo that line too
+        with session.begin_nested():
+            apply()
+    else:
+        apply()
+    rows = [Reservation(product_id=pid, location_id=lid, quantity=q, issued_quantity=Decimal(0),
+                        state="active", source=source, expires_at=expires_at) for pid, lid, q in prepared]
+    session.add_all(rows)
+    session.flush()
     return rows
 
 
@@ -597,16 +676,11 @@ def _reserve_row(key, q: Decimal, locations) -> bool:
     session = _session()
     pid, lid = key
     if locations[lid]["allow_negative"]:
-        session.execute(_dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"]),
+        session.execute(_quant_insert_missing(),
                         [{"product_id": pid, "location_id": lid, "warehouse_id": locations[lid]["warehouse_id"],
                           "on_hand": Decimal(0), "reserved": Decimal(0)}])
-        guard = sa.true()
-    else:
-        guard = quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=Quant.on_hand.type)
-    stmt = (quant_t.update()
-            .where(quant_t.c.product_id == pid, quant_t.c.location_id == lid, guard)
-            .values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=Quant.on_hand.type)))
-    return session.execute(stmt, {"q": q, "need": q - EPS}).rowcount == 1
+        return session.execute(_RESERVE_NEGATIVE_SQL, {"p": pid, "l": lid, "q": q}).rowcount == 1
+    return session.execute(_RESERVE_SQL, {"p": pid, "l": lid, "q": q, "need": q - EPS}).rowcount == 1
 
 
 def _lock_reservation(reservation_id) -> Reservation:
@@ -620,10 +694,7 @@ def _lock_reservation(reservation_id) -> Reservation:
 
 
 def _unreserve(res: Reservation, state: str) -> None:
-    _session().execute(quant_t.update()
-                       .where(quant_t.c.product_id == res.product_id, quant_t.c.location_id == res.location_id)
-                       .values(reserved=quant_t.c.reserved - sa.bindparam("q", type_=Quant.on_hand.type)),
-                       {"q": res.quantity})
+    _session().execute(_UNRESERVE_SQL, {"p": res.product_id, "l": res.location_id, "q": res.quantity})
     res.quantity, res.state, res.closed_at = Decimal(0), state, utcnow()
 
 
@@ -671,8 +742,8 @@ def issue_reservation(reservation_id, *, quantity=None) -> StockMove:
         raise ValidationError(_("Cannot issue %(q)s of %(product)s at %(place)s: only %(r)s reserved",
                                 q=q, r=res.quantity, **label))
     move = _post([{"product_id": res.product_id, "from_location_id": res.location_id,
-                   "to_location_id": virtual_location(CUSTOMER).id, "quantity": q,
-                   "unit_cost": average_cost(res.product_id), "source": res.source}],
+                   "to_location_id": _virtual_id(CUSTOMER), "quantity": q,
+                   "unit_cost": "average", "source": res.source}],
                  unreserve={(res.product_id, res.location_id): q})[0]
     res.quantity -= q
     res.issued_quantity += q

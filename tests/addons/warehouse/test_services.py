@@ -202,6 +202,12 @@ def test_post_moves_batch_and_event(wh, temp_plugin):
                        "quantity": D(i + 1), "unit_cost": D(2), "source": "IMPORT"}
                       for i, p in enumerate(wh.products)])
     assert n == 3 and len(seen) == 1 and len(seen[0]) == 3
+    from addons.warehouse.models import StockMove
+    stored = db.session.execute(sa.select(StockMove.id, StockMove.product_id, StockMove.quantity)
+                                .where(StockMove.source == "IMPORT").order_by(StockMove.id)).all()
+    assert [(p.id, D(i + 1)) for i, p in enumerate(wh.products)] == [(r.product_id, r.quantity) for r in stored]
+    move = s.receive(wh.tea.id, wh.loc_dc.id, D(1), D(1), source="ONE")
+    assert db.session.get(StockMove, move.id).source == "ONE" and move.product.name == "Green tea"
     assert s.on_hand(wh.crisps.id, wh.wh_a.id) == D(3)
     # all or nothing: the second line lacks stock
     with pytest.raises(InsufficientStock):
