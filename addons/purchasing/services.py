@@ -256,7 +256,7 @@ def set_supplier_terms(supplier_id, product_id, *, unit_price, supplier_code=Non
     terms.unit_price, terms.min_qty, terms.pack_size, terms.lead_time_days = price, min_q, pack, lead
     terms.supplier_code, terms.supplier_name, terms.active = supplier_code, supplier_name, bool(active)
     if breaks is not None:
-        terms.breaks = [PriceBreak(min_quantity=mq, unit_price=up) for mq, up in sorted(parsed)]
+        terms.breaks = [PriceBreak(min_quantity=mq.quantize(Q3), unit_price=up) for mq, up in sorted(parsed)]
     session.flush()
     if preferred:
         set_preferred_supplier(product.id, supplier.id)
