@@ -77,6 +77,13 @@ def o2o_admin_views(app):
 
 
 @hookimpl
+def o2o_blueprints(app):
+    # No routes: makes addons/sales/templates (the admin order detail) visible to Jinja.
+    from flask import Blueprint
+    return [Blueprint("sales_templates", __name__, template_folder="templates", url_prefix="/sales")]
+
+
+@hookimpl
 def o2o_api_blueprints(app):
     from addons.sales.api import blueprint
     return [blueprint()]

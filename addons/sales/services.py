@@ -212,9 +212,12 @@ def compute_totals(order: Order, lines: list[OrderLine] | None = None, mode: str
     for line in lines:
         line.net_amount = line.total - line.tax_amount
     order.total = round_money(sum((l.total for l in lines), ZERO), cur)
-    order.tax_total = sum((l.tax_amount for l in lines), ZERO)
+    order.tax_total = round_money(sum((l.tax_amount for l in lines), ZERO), cur)
     order.net_total = order.total - order.tax_total
-    order.discount_total = sum((l.discount_amount for l in lines), ZERO)
+    order.discount_total = round_money(sum((l.discount_amount for l in lines), ZERO), cur)
+    order.cash_rounding = round_money(ZERO, cur)
+    order.amount_paid = round_money(ZERO, cur)
+    order.change_given = round_money(ZERO, cur)
     return order
 
 
@@ -469,13 +472,14 @@ def pay_order(order_id, payments: list[dict]) -> Order:
         if method.is_cash and change_left > 0:
             given = min(change_left, amount)
             change_left -= given
-        rows.append(Payment(method=method.code, method_row=method, is_cash=method.is_cash, amount=amount - given,
-                            tendered=amount, change=given, reference=reference, paid_at=now))
+        rows.append(Payment(method=method.code, method_row=method, is_cash=method.is_cash,
+                            amount=round_money(amount - given, cur), tendered=round_money(amount, cur),
+                            change=round_money(given, cur), reference=reference, paid_at=now))
     for row in reversed(rows):
         order.payments.append(row)
-    order.cash_rounding = rounding
-    order.change_given = change
-    order.amount_paid = total + rounding
+    order.cash_rounding = round_money(rounding, cur)
+    order.change_given = round_money(change, cur)
+    order.amount_paid = round_money(total + rounding, cur)
     order.paid_at = now
     order.state = "paid"
     if order.fulfilment == "carry_out":

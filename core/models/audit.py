@@ -88,7 +88,9 @@ def _after_flush(session, _flush_context):
             changes = _changes(obj, action)
             if action == "update" and not changes:
                 continue
-            ident = inspect(obj).identity
+            state = inspect(obj)
+            # New rows get their identity only after the flush; read the primary key instead.
+            ident = state.identity or (state.mapper.primary_key_from_instance(obj) if action == "create" else None)
             rows.append(dict(
                 at=utcnow(), action=action, table_name=obj.__tablename__,
                 row_id=",".join(str(i) for i in ident) if ident else None,

@@ -114,3 +114,35 @@ def events(plugin):
             seen.append(("cancelled", order.number, reason))
     plugin(Listener())
     return seen
+
+
+@pytest.fixture
+def sales_api(sales_app):
+    """``sales_api(*permissions, stores=None)`` -> an API client of the sales app."""
+    from core.auth.models import ApiToken
+    from core.testing import ApiClient, make_user
+    counter = iter(range(1, 10_000))
+
+    def factory(*permissions, stores=None):
+        user = make_user(f"salesapi{next(counter)}", permissions, stores)
+        row, clear = ApiToken.issue(user, "test")
+        db.session.add(row)
+        db.session.flush()
+        return ApiClient(sales_app.test_client(), clear, user)
+    return factory
+
+
+@pytest.fixture
+def sales_client(sales_app):
+    """``sales_client(*permissions, stores=None)`` -> a logged-in admin client of the sales app."""
+    from core.testing import FormClient, make_user
+    counter = iter(range(1, 10_000))
+
+    def factory(*permissions, stores=None):
+        username = f"salesuser{next(counter)}"
+        user = make_user(username, permissions, stores)
+        client = FormClient(sales_app.test_client(), user)
+        response = client.submit("/login", {"username": username, "password": "correct horse battery"})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+    return factory
