@@ -55,7 +55,7 @@ def o2o_settings():
     return {
         "FINANCE_AUTO_POST": True,          # post sales, till closes, receipts and bills as they happen
         "FINANCE_WRITEOFF_LIMIT": "5.00",   # largest difference a user may write off
-        "FINANCE_PDF_CHUNK_ROWS": 500,      # rows per platypus table in long PDF listings
+        "FINANCE_PDF_CHUNK_ROWS": 60,       # rows per platypus table in long PDF listings (about a page)
     }
 
 

@@ -1,8 +1,8 @@
 """PDF reports (ReportLab platypus): reconciliation per store and period, trial balance,
 journal. Figures come from ``services`` (aggregated in SQL) and are printed with
 ``services.fmt``, the same function the screens use, so the PDF and the screen agree.
-Long listings are split into tables of FINANCE_PDF_CHUNK_ROWS rows (one huge Table is slow
-to lay out and cannot split cleanly)."""
+Long listings are split into tables of FINANCE_PDF_CHUNK_ROWS rows, about a page each (a
+huge Table is re-measured at every page split), with fixed row heights."""
 from __future__ import annotations
 
 import io
@@ -36,13 +36,14 @@ GRID = TableStyle([
 def _chunk_rows() -> int:
     try:
         from flask import current_app
-        return int(current_app.config.get("FINANCE_PDF_CHUNK_ROWS", 500))
+        return int(current_app.config.get("FINANCE_PDF_CHUNK_ROWS", 60))
     except RuntimeError:
-        return 500
+        return 60
 
 
-def _table(header, rows, widths=None, numeric_cols=(), total=None):
-    """Flowables for a table: header repeated, split in chunks, numbers right-aligned."""
+def _table(header, rows, widths=None, numeric_cols=(), total=None, row_height=None):
+    """Flowables for a table: header repeated, split in chunks, numbers right-aligned.
+    ``row_height`` (points) for plain-text rows skips measuring every cell."""
     out = []
     size = _chunk_rows()
     rows = list(rows)
@@ -52,7 +53,8 @@ def _table(header, rows, widths=None, numeric_cols=(), total=None):
         return [Paragraph(_("(none)"), SMALL)]
     for start in range(0, len(rows), size):
         part = [header] + rows[start:start + size]
-        t = LongTable(part, colWidths=widths, repeatRows=1)
+        t = LongTable(part, colWidths=widths, repeatRows=1,
+                      rowHeights=[row_height] * len(part) if row_height else None)
         style = TableStyle(GRID.getCommands())
         for col in numeric_cols:
             style.add("ALIGN", (col, 0), (col, -1), "RIGHT")
@@ -135,12 +137,15 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
                     widths=[22 * mm, 25 * mm, 138 * mm], numeric_cols=(1,))
 
     if detail:
-        story.append(Paragraph(_("Sales postings of the period"), H2))
-        rows = services.journal_report("SALES", fig["date_from"], fig["date_to"], store_id=store_id)["rows"]
-        story += _table([_("Entry"), _("Date"), _("Account"), _("Label"), _("Debit"), _("Credit")],
-                        [[r["number"], str(r["date"]), r["account"], (r["label"] or "")[:40], fmt(r["debit"]),
-                          fmt(r["credit"])] for r in rows],
-                        widths=[32 * mm, 20 * mm, 16 * mm, 65 * mm, 25 * mm, 25 * mm], numeric_cols=(4, 5))
+        story.append(Paragraph(_("Takings sale by sale"), H2))
+        rows = services.takings_listing(store_id, fig["date_from"], fig["date_to"])
+        story += _table([_("Date"), _("Entry"), _("Document"), _("Channel"), _("Method"), _("Amount")],
+                        [[str(r.date)[:10], r.number, (r.source_ref or "")[:30], r.channel or "", r.payment_method,
+                          fmt(r.amount)] for r in rows],
+                        widths=[22 * mm, 34 * mm, 48 * mm, 22 * mm, 28 * mm, 30 * mm], numeric_cols=(5,),
+                        total=[_("Total"), _("%(n)s payments", n=len(rows)), "", "", "",
+                               fmt(sum((services.money(r.amount) for r in rows), services.ZERO))],
+                        row_height=10.5)
 
     story.append(Spacer(1, 8 * mm))
     story.append(Paragraph(_("Sign-off"), H2))
@@ -188,7 +193,7 @@ def journal_pdf(journal_code=None, date_from=None, date_to=None, store_id=None) 
                       f"{r['account']} {r['account_name']}"[:40], (r["label"] or "")[:50], fmt(r["debit"]),
                       fmt(r["credit"])] for r in rep["rows"]],
                     widths=[30 * mm, 20 * mm, 20 * mm, 45 * mm, 55 * mm, 55 * mm, 24 * mm, 24 * mm],
-                    numeric_cols=(6, 7),
+                    numeric_cols=(6, 7), row_height=10.5,
                     total=[_("Total"), "", "", "", "", _("%(n)s entries", n=rep["entries"]), fmt(rep["total_debit"]),
                            fmt(rep["total_credit"])])
     doc.build(story, onFirstPage=_footer(title), onLaterPages=_footer(title))

@@ -1296,52 +1296,69 @@ def auto_reconcile(bank_code: str | None = None, rule_ids: list[int] | None = No
 
 
 def _save_auto_matches(pairs) -> dict:
+    """Write the matches of one automatic run in a few bulk statements, and one bank entry
+    per (bank account, day) with the matches' amounts summed per account and store."""
     if not pairs:
         return {"matched": 0, "entries": 0, "by_rule": {}}
-    now = utcnow()
-    writeoff_id = role_account("writeoff").id
+    now, actor = utcnow(), _actor()
+    writeoff_id, fees_id = role_account("writeoff").id, role_account("bank_fees").id
+    bank_label, item_label = _("Bank"), _("Automatic reconciliation")
+    fee_label, wo_label = _("Provider fees"), _("Reconciliation difference")
     banks = {b.id: b for b in db.session.scalars(sa.select(BankAccount))}
     groups: dict[tuple, list] = defaultdict(list)
-    for ln, it, rule in pairs:
-        groups[(ln["bank_account_id"], ln["date"])].append((ln, it, rule))
-    for (bank_id, date) in groups:
-        check_period_open(date)
+    for pair in pairs:
+        groups[(pair[0]["bank_account_id"], pair[0]["date"])].append(pair)
+    keys = sorted(groups)
+    locked = db.session.scalars(sa.select(Period).where(Period.locked.is_(True))).all()
+    for _bank, date in keys:
+        for period in locked:
+            if period.date_from <= date <= period.date_to:
+                check_period_open(date)  # raises with the period named
+    batch_ids = db.session.scalars(
+        sa.insert(MatchBatch).returning(MatchBatch.id, sort_by_parameter_order=True),
+        [dict(bank_account_id=b, date=d, created_at=now) for b, d in keys]).all()
+    match_rows, flat = [], []
+    for key, batch_id in zip(keys, batch_ids):
+        for ln, it, rule in groups[key]:
+            diff = money(ln["amount"] - it["amount"])
+            match_rows.append(dict(state="active", method="auto", rule_id=rule.id, bank_account_id=key[0],
+                                   date=key[1], bank_amount=ln["amount"], expected_amount=it["amount"],
+                                   difference=diff, writeoff_account_id=writeoff_id if diff else None,
+                                   batch_id=batch_id, created_at=now, created_by=actor))
+            flat.append((ln, it))
+    match_ids = db.session.scalars(sa.insert(Match).returning(Match.id, sort_by_parameter_order=True),
+                                   match_rows).all()
+    conn = db.session.connection()
+    conn.execute(sa.insert(MatchLine.__table__), [
+        dict(match_id=mid, statement_line_id=ln["id"], active_line_id=ln["id"]) for mid, (ln, _it) in
+        zip(match_ids, flat)])
+    conn.execute(sa.insert(MatchExpected.__table__), [
+        dict(match_id=mid, expected_id=it["id"], active_expected_id=it["id"]) for mid, (_ln, it) in
+        zip(match_ids, flat)])
     by_rule: dict[str, int] = defaultdict(int)
-    entries = 0
-    actor = _actor()
-    for (bank_id, date), group in sorted(groups.items()):
-        batch = MatchBatch(bank_account_id=bank_id, date=date, created_at=now)
-        db.session.add(batch)
-        db.session.flush()
-        rows = [dict(state="active", method="auto", rule_id=rule.id, bank_account_id=bank_id, date=date,
-                     bank_amount=ln["amount"], expected_amount=it["amount"],
-                     difference=money(ln["amount"] - it["amount"]),
-                     writeoff_account_id=writeoff_id if ln["amount"] != it["amount"] else None,
-                     batch_id=batch.id, created_at=now, created_by=actor) for ln, it, rule in group]
-        ids = db.session.scalars(sa.insert(Match).returning(Match.id, sort_by_parameter_order=True), rows).all()
-        db.session.execute(sa.insert(MatchLine), [
-            dict(match_id=mid, statement_line_id=ln["id"], active_line_id=ln["id"])
-            for mid, (ln, it, rule) in zip(ids, group)])
-        db.session.execute(sa.insert(MatchExpected), [
-            dict(match_id=mid, expected_id=it["id"], active_expected_id=it["id"])
-            for mid, (ln, it, rule) in zip(ids, group)])
+    entry_of_batch = []
+    for key, batch_id in zip(keys, batch_ids):
+        bank = banks[key[0]]
         acc = _Lines()
-        for ln, it, rule in group:
+        amounts = acc.amounts
+        for ln, it, rule in groups[key]:
             by_rule[rule.name] += 1
-            part = _match_postings(banks[bank_id], [ln], [it], writeoff_id, it["store_id"])
-            for key, amount in part.amounts.items():
-                acc.amounts[(key[0], _label_for_batch(key[0], banks[bank_id]), key[2], key[3], key[4])] += amount
-        entry = post_entry(banks[bank_id].journal, date, acc.lines(),
-                           memo=_("Automatic reconciliation of %(date)s (%(n)s matches)", date=date, n=len(group)),
-                           source_type=SRC_MATCH_BATCH, source_id=batch.id, source_ref=f"batch {batch.id}")
-        db.session.execute(sa.update(Match).where(Match.batch_id == batch.id).values(entry_id=entry.id))
-        entries += 1
-    db.session.flush()
-    return {"matched": len(pairs), "entries": entries, "by_rule": dict(by_rule)}
-
-
-def _label_for_batch(account_id, bank) -> str:
-    return _("Bank") if account_id == bank.account_id else _("Automatic reconciliation")
+            amounts[(bank.account_id, bank_label, None, None, None)] += ln["amount"]
+            amounts[(it["account_id"], item_label, it["store_id"], it["partner_id"], None)] -= it["gross"]
+            if it["fee"]:
+                amounts[(fees_id, fee_label, it["store_id"], None, None)] += it["fee"]
+            rest = ln["amount"] - it["gross"] + it["fee"]
+            if rest:
+                amounts[(writeoff_id, wo_label, it["store_id"], None, None)] -= rest
+        entry = post_entry(bank.journal, key[1], acc.lines(),
+                           memo=_("Automatic reconciliation of %(date)s (%(n)s matches)", date=key[1],
+                                  n=len(groups[key])),
+                           source_type=SRC_MATCH_BATCH, source_id=batch_id, source_ref=f"batch {batch_id}")
+        entry_of_batch.append({"b_id": batch_id, "e_id": entry.id})
+    mt = Match.__table__
+    conn.execute(sa.update(mt).where(mt.c.batch_id == sa.bindparam("b_id")).values(entry_id=sa.bindparam("e_id")),
+                 entry_of_batch)
+    return {"matched": len(pairs), "entries": len(keys), "by_rule": dict(by_rule)}
 
 
 def reconciliation_status() -> dict:
@@ -1418,6 +1435,20 @@ def journal_report(journal_code: str | None = None, date_from=None, date_to=None
             "entries": len({r["id"] for r in rows}),
             "total_debit": sum((r["debit"] for r in rows), ZERO),
             "total_credit": sum((r["credit"] for r in rows), ZERO)}
+
+
+def takings_listing(store_id: int, date_from, date_to) -> list:
+    """Every payment taken (or refunded) in a store and period, one row per sale and method:
+    (date, entry number, source document, channel, method, amount), in date order."""
+    e, el = Entry.__table__, EntryLine.__table__
+    q = (sa.select(el.c.date, e.c.number, e.c.source_ref, e.c.channel, el.c.payment_method,
+                   (el.c.debit - el.c.credit).label("amount"))
+         .select_from(el.join(e, e.c.id == el.c.entry_id))
+         .where(el.c.store_id == store_id, el.c.date >= _as_date(date_from), el.c.date <= _as_date(date_to),
+                el.c.payment_method.is_not(None), e.c.source_type.in_([SRC_ORDER, SRC_REFUND, SRC_POS_REFUND,
+                                                                       SRC_REVERSAL]))
+         .order_by(el.c.date, e.c.id, el.c.id))
+    return db.session.execute(q).all()
 
 
 def reconciliation_figures(store_id: int, date_from, date_to) -> dict:
