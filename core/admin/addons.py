@@ -36,8 +36,9 @@ class AddonsView(BaseView):
             row["depends_text"] = ", ".join(addon_title(manager, d) for d in row["depends"])
         return self.render("admin/o2o_addons.html", rows=rows, can_manage=self.can("manage"))
 
-    @expose("/<name>/<action>", methods=["POST"])
-    def change(self, name, action):
+    @expose("/<addon>/<action>", methods=["POST"])
+    def change(self, addon, action):
+        name = addon
         if not self.can("manage"):
             return self.render("admin/o2o_addons.html", rows=[], can_manage=False), 403
         if action not in ("enable", "disable"):

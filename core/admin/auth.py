@@ -47,13 +47,13 @@ class RoleView(ModelView):
     column_labels = {"code": _l("Code"), "name": _l("Name"), "permissions": _l("Permissions")}
     column_searchable_list = ["code", "name"]
     column_formatters = {"permissions": lambda v, c, m, n: ", ".join(sorted(m.permission_codes))}
-    form_columns = ["code", "name"]
-    form_extra_fields = {"permission_codes": CheckboxesField(_l("Permissions"), choices=[])}
+    form_columns = ["code", "name", "granted"]
+    form_extra_fields = {"granted": CheckboxesField(_l("Permissions"), choices=[])}
 
     def _prepare(self, form, obj=None):
-        form.permission_codes.choices = permission_choices()
+        form.granted.choices = permission_choices()
         if request.method == "GET" and obj is not None:
-            form.permission_codes.data = sorted(obj.permission_codes)
+            form.granted.data = sorted(obj.permission_codes)
         return form
 
     def create_form(self, obj=None):
@@ -63,10 +63,10 @@ class RoleView(ModelView):
         return self._prepare(super().edit_form(obj), obj)
 
     def on_model_change(self, form, model, is_created):
-        known = {code for code, _label in form.permission_codes.choices}
+        known = {code for code, _label in form.granted.choices}
         # Codes of addons that are disabled now stay granted (they are not on the form).
         keep = {c for c in model.permission_codes if c not in known}
-        wanted = set(form.permission_codes.data or ()) | keep
+        wanted = set(form.granted.data or ()) | keep
         for row in list(model.permissions):
             if row.code not in wanted:
                 model.permissions.remove(row)
@@ -90,8 +90,8 @@ class UserView(ModelView):
     column_filters = ["active", "is_superuser"]
     column_details_exclude_list = ["password_hash"]
     column_export_exclude_list = ["password_hash"]
-    form_columns = ["username", "display_name", "email", "active", "is_superuser", "all_stores", "roles", "stores",
-                    "locale"]
+    form_columns = ["username", "display_name", "email", "new_password", "active", "is_superuser", "all_stores",
+                    "roles", "stores", "locale"]
     form_overrides = {"locale": SelectField}
     form_args = {
         "locale": {"choices": LOCALE_CHOICES, "label": _l("Language")},
@@ -111,6 +111,10 @@ class UserView(ModelView):
         return self._prepare(super().edit_form(obj))
 
     def on_model_change(self, form, model, is_created):
+        limited = self.user_store_ids()
+        if limited is not None and (model.all_stores or model.is_superuser
+                                    or not {s.id for s in model.stores} <= limited):
+            raise ValueError(_("You can only give access to your own stores."))
         if model.locale == "":
             model.locale = None
         new_password = form.new_password.data if "new_password" in form else None

@@ -166,6 +166,44 @@ class ModelView(PermissionMixin, sqla.ModelView):
             abort(403)
         return None
 
+    def coerce_ids(self, ids):
+        """Row ids from a form are strings; PostgreSQL will not compare them with an integer
+        key, so actions receive them as the primary key's Python type (junk is dropped)."""
+        mapper = sa.inspect(self.model)
+        if len(mapper.primary_key) != 1:
+            return ids
+        try:
+            python_type = mapper.primary_key[0].type.python_type
+        except NotImplementedError:
+            return ids
+        coerced = []
+        for value in ids:
+            try:
+                coerced.append(python_type(value))
+            except (TypeError, ValueError):
+                continue
+        return coerced
+
+    def handle_action(self, return_view=None):
+        """Flask-Admin's, with typed ids and the per-action permission check."""
+        from flask_admin.helpers import flash_errors, get_redirect_target
+        form = self.action_form()
+        if self.validate_form(form):
+            ids = self.coerce_ids(request.form.getlist("rowid"))
+            name = form.action.data
+            handler = self._actions_data.get(name)
+            if handler and self.is_action_allowed(name):
+                response = handler[0](ids)
+                if response is not None:
+                    return response
+            elif handler:
+                flash(_("You are not allowed to do that."), "error")
+        else:
+            flash_errors(form, message="Failed to perform action. %(error)s")
+        url = self.get_url("." + return_view) if return_view else (
+            get_redirect_target() or self.get_url(".index_view"))
+        return redirect(url)
+
     def is_action_allowed(self, name: str) -> bool:
         if name == "delete":
             return self.can_delete
@@ -223,15 +261,20 @@ class ModelView(PermissionMixin, sqla.ModelView):
         store_ids = self.user_store_ids()
         if store_ids is None:
             return form
+        from core.db import db
         from core.models import Store
         for rel in sa.inspect(self.model).relationships:
             if rel.mapper.class_ is Store and rel.key in form:
                 field = form[rel.key]
-                scoped = self.session.query(Store).filter(Store.id.in_(store_ids or [-1])).order_by(Store.code)
-                if hasattr(field, "query"):
+                scoped = db.session.query(Store).filter(Store.id.in_(store_ids or [-1])).order_by(Store.code)
+                if hasattr(field, "query_factory"):
                     field.query = scoped
-                elif hasattr(field, "query_factory"):
                     field.query_factory = lambda q=scoped: q
+                    field._object_list = None  # choices and validation use the scoped list
+                    # Resolve the submitted ids now: Flask-Admin's multiple-select checks its
+                    # "invalid ids" flag before resolving them, so another store's id would
+                    # otherwise be dropped silently instead of refused.
+                    field.data  # noqa: B018
         return form
 
     def create_form(self, obj=None):
