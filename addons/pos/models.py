@@ -266,6 +266,9 @@ def _was_closed(session, obj: PosSession) -> bool:
 def _session_closed(session, session_id) -> bool:
     if session_id is None:
         return False
+    known = session.identity_map.get(session.identity_key(PosSession, session_id))
+    if known is not None and "state" in known.__dict__ and known not in session.dirty:
+        return known.__dict__["state"] == SESSION_CLOSED
     with session.no_autoflush:
         state = session.execute(sa.select(PosSession.state).where(PosSession.id == session_id)).scalar()
     return state == SESSION_CLOSED

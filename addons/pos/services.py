@@ -386,14 +386,41 @@ def _scale_layouts():
     return current_app.config.get("POS_SCALE_BARCODE_LAYOUTS", barcodes.DEFAULT_LAYOUTS)
 
 
-def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: str | None = None) -> dict:
+class _Prefetched:
+    """Products of a whole sale fetched in one query (by barcode and by SKU)."""
+
+    def __init__(self, codes):
+        codes = sorted({c.strip() for c in codes if c and c.strip()})
+        self.codes = set(codes)
+        self.by_barcode, self.by_sku = {}, {}
+        if codes:
+            for p in db.session.scalars(sa.select(Product).where(sa.or_(Product.barcode.in_(codes),
+                                                                         Product.sku.in_(codes)))):
+                if p.barcode:
+                    self.by_barcode[p.barcode] = p
+                self.by_sku[p.sku] = p
+
+    def barcode(self, code):
+        if code in self.codes:
+            return self.by_barcode.get(code)
+        return db.session.scalar(sa.select(Product).where(Product.barcode == code))
+
+    def sku(self, code):
+        if code in self.codes:
+            return self.by_sku.get(code)
+        return db.session.scalar(sa.select(Product).where(Product.sku == code))
+
+
+def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: str | None = None,
+                 known: _Prefetched | None = None) -> dict:
     """The product behind a scanned code (barcode, scale label or SKU).
 
     Returns ``{"product": Product, "quantity": Decimal | None, "unit_price": Decimal | None,
     "code": str}``; quantity/unit_price are set for scale labels. Unknown codes are refused.
     """
+    known = known or _Prefetched(())
     if sku:
-        product = db.session.scalar(sa.select(Product).where(Product.sku == sku.strip()))
+        product = known.sku(sku.strip())
         if product is None or not product.active:
             raise NotFound(_("No product has the SKU %(sku)s.", sku=sku))
         return {"product": product, "quantity": None, "unit_price": None, "code": sku}
@@ -404,7 +431,7 @@ def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: st
         problem = barcodes.code_problem(text)
         if problem:
             raise ValidationError(_("The barcode %(code)s is not valid: %(problem)s.", code=text, problem=problem))
-        product = db.session.scalar(sa.select(Product).where(Product.barcode == text))
+        product = known.barcode(text)
         if product is not None and product.active:
             return {"product": product, "quantity": None, "unit_price": None, "code": text}
         label = barcodes.parse_scale_label(text, _scale_layouts())
@@ -432,7 +459,7 @@ def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: st
             raise NotFound(_("No product has the barcode %(code)s.", code=text))
     if barcode:
         raise ValidationError(_("The barcode %(code)s is not an EAN-13, UPC-A or EAN-8 number.", code=text))
-    product = db.session.scalar(sa.select(Product).where(Product.sku == text))
+    product = known.sku(text)
     if product is None or not product.active:
         raise NotFound(_("No product has the barcode or SKU %(code)s.", code=text))
     return {"product": product, "quantity": None, "unit_price": None, "code": text}
@@ -485,11 +512,15 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     raw_payments = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (p or {}).items()} for p in payments or ()]
     fingerprint = request_fingerprint(register.id, raw_lines, raw_payments, customer_id)
 
+    pos_session = open_session_of(register.id)
+    if pos_session is None:
+        raise Conflict(_("Register %(register)s has no open session: open one with the counted float "
+                         "before selling.", register=str(register)))
+    # the retry of a recorded sale answers its first result (the fast path; the unique
+    # constraint below is what guarantees it under a race)
     existing = find_sale(register.id, key)
     if existing is not None:
         return _replay(existing, fingerprint)
-
-    pos_session = open_session_of(register.id)
     if pos_session is None:
         raise Conflict(_("Register %(register)s has no open session: open one with the counted float "
                          "before selling.", register=str(register)))
@@ -500,7 +531,9 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     if customer_id is not None and db.session.get(Partner, customer_id) is None:
         raise NotFound(_("There is no customer with id %(id)s.", id=customer_id))
 
-    order_lines = []
+    order_lines, products = [], {}
+    known = _Prefetched([line.get(k) for line in raw_lines for k in ("code", "sku", "barcode")
+                         if isinstance(line.get(k), str)])
     for index, line in enumerate(raw_lines, start=1):
         if line.get("product_id") is not None:
             product = db.session.get(Product, int(line["product_id"]))
@@ -508,8 +541,9 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
                 raise NotFound(_("Line %(n)s: there is no product with id %(id)s.", n=index, id=line["product_id"]))
             found = {"product": product, "quantity": None, "unit_price": None}
         else:
-            found = resolve_code(line.get("code"), sku=line.get("sku"), barcode=line.get("barcode"))
+            found = resolve_code(line.get("code"), sku=line.get("sku"), barcode=line.get("barcode"), known=known)
         product = found["product"]
+        products[product.id] = product
         if line.get("quantity") is not None:
             quantity = _dec(line["quantity"], _("The quantity"))
             if found["quantity"] is not None:  # a weighed article scanned several times
@@ -542,12 +576,11 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
                    idempotency_key=key, request_hash=fingerprint, kind="sale", customer_id=customer_id,
                    cashier_id=_user_id(user), created_at=utcnow())
-    db.session.add(sale)
     try:
         with db.session.begin_nested():
+            db.session.add(sale)
             db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.expunge(sale) if sale in db.session else None
         existing = find_sale(register.id, key)
         if existing is None:
             raise
@@ -572,18 +605,18 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     for payment in order.payments:
         db.session.add(PosSalePayment(sale=sale, session_id=pos_session.id, method=payment.method,
                                       is_cash=bool(payment.is_cash), amount=_money(payment.amount)))
-    document = sale_document(sale, register, order)
+    document = sale_document(sale, register, order, products)
     sale.document = canonical_json(document)
     append_journal(register.id, "sale", document["receipt"], sale.total, document, counters=counters)
     db.session.flush()
     return document, True
 
 
-def sale_document(sale: PosSale, register: PosRegister, order) -> dict:
+def sale_document(sale: PosSale, register: PosRegister, order, products: dict | None = None) -> dict:
     store = register.store
     lines = []
     for line in order.lines:
-        product = line.product
+        product = (products or {}).get(line.product_id) or line.product
         lines.append({"product_id": line.product_id, "sku": product.sku if product else None,
                       "name": getattr(line, "description", None) or (product.name if product else ""),
                       "quantity": str(line.quantity), "unit_price": str(line.unit_price),

@@ -77,3 +77,33 @@ def test_same_key_racing_is_recorded_once(fresh_database):
         assert wh.on_hand(ids["tea_id"], ids["warehouse"]) == Decimal("8")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_key_recorded_between_check_and_insert_is_replayed(shop, cashier, monkeypatch):
+    """The window a read-then-write check leaves open: another request recorded the key after
+    our lookup. The insert hits the unique constraint and the first result is answered."""
+    from addons.pos import services
+    from addons.pos.models import PosSale
+    from addons.sales.models import Order
+    from core.db import db
+    from tests.addons.pos.conftest import on_hand
+    from tests.addons.pos.helpers import open_session
+    open_session(cashier, shop.reg_a)
+    body = {"register_id": shop.reg_a.id, "lines": [{"barcode": shop.tea.barcode}],
+            "payments": [{"method": "cash", "amount": "20"}]}
+    first = cashier.post("/api/v1/pos/sales", json=body, headers={"Idempotency-Key": "gap-1"})
+    assert first.status_code == 201
+    stock, orders = on_hand(shop, shop.tea), db.session.scalar(sa.select(sa.func.count()).select_from(Order))
+    real, calls = services.find_sale, []
+
+    def blind_once(register_id, key):
+        calls.append(key)
+        return None if len(calls) == 1 else real(register_id, key)
+
+    monkeypatch.setattr(services, "find_sale", blind_once)
+    again = cashier.post("/api/v1/pos/sales", json=body, headers={"Idempotency-Key": "gap-1"})
+    assert len(calls) == 2, "the unique constraint, not the lookup, must have caught the retry"
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)) == 1
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == orders
+    assert on_hand(shop, shop.tea) == stock
