@@ -84,7 +84,12 @@ def _resolve_store(session, store):
 
 
 def next_number(code: str, *, store=None, date: dt.date | None = None, session=None) -> str:
-    """Take the next number of sequence ``code`` in the caller's transaction.
+    """See ``next_numbers``; one number."""
+    return next_numbers(code, 1, store=store, date=date, session=session)[0]
+
+
+def next_numbers(code: str, count: int, *, store=None, date: dt.date | None = None, session=None) -> list[str]:
+    """Take the next ``count`` numbers of sequence ``code`` in the caller's transaction.
 
     ``store`` (a Store or its id) is required for per-store sequences and fills ``{store}``;
     ``date`` (default: today in the store's time zone) picks the year/month counter. An
@@ -100,10 +105,18 @@ def next_number(code: str, *, store=None, date: dt.date | None = None, session=N
         manager = current_app.extensions["o2o"]
     except (RuntimeError, KeyError):
         manager = None
+    if count < 1:
+        return []
     if manager is not None:
         number = manager.hook.o2o_document_number(sequence_code=code, store=store, date=date)
-        if number is not None:
-            return str(number)
+        if number is not None:  # an addon numbers these documents itself
+            taken = [str(number)]
+            for _i in range(count - 1):
+                number = manager.hook.o2o_document_number(sequence_code=code, store=store, date=date)
+                if number is None:
+                    raise RuntimeError(f"o2o_document_number stopped numbering {code!r} half-way")
+                taken.append(str(number))
+            return taken
 
     conn = session.connection()
     if conn.dialect.name == "sqlite":
@@ -128,10 +141,10 @@ def next_number(code: str, *, store=None, date: dt.date | None = None, session=N
     value = conn.execute(
         sa.update(table)
         .where(table.c.sequence_id == seq.id, table.c.period == period)
-        .values(last_value=table.c.last_value + 1)
+        .values(last_value=table.c.last_value + count)
         .returning(table.c.last_value)
     ).scalar_one()
-    return format_number(seq, value, store, date)
+    return [format_number(seq, n, store, date) for n in range(value - count + 1, value + 1)]
 
 
 def ensure_sequence(session, code: str, name: str, pattern: str = "{year}/{number}", padding: int = 5,

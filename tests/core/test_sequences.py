@@ -164,3 +164,11 @@ def test_concurrent_processes_get_gapless_unique_numbers(core_only_database):
         assert last == expected_total
         db.session.remove()
         db.engine.dispose()
+
+
+def test_next_numbers_reserves_a_block(session):
+    from core.services.sequences import next_numbers
+    ensure_sequence(session, "test.block", "Block", "B{number}", padding=3, reset="never")
+    assert next_numbers("test.block", 3) == ["B001", "B002", "B003"]
+    assert next_number("test.block") == "B004"
+    assert next_numbers("test.block", 0) == []
