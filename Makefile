@@ -18,10 +18,10 @@ $(STAMP): setup.cfg pyproject.toml
 install: $(STAMP) translations
 
 # Compiled catalogues (.mo) are build output; the .po files are the source.
+# Catalogue sources: `python -m core.i18n_tools refresh` extracts every package's strings
+# into its .po files and lists what still needs a Chinese translation.
 translations: $(STAMP)
-	@for d in core/translations addons/*/translations; do \
-	  if [ -d "$$d" ] && ls $$d/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-	    $(BIN)/pybabel compile -q -f -d "$$d" || exit 1; fi; done
+	$(BIN)/python -m core.i18n_tools compile
 
 run: install
 	$(BIN)/o2o setup --demo

@@ -23,6 +23,16 @@ _l = lazy_gettext
 _n = ngettext
 
 
+def translate(text):
+    """Translate a msgid known only at run time (a MANIFEST title extracted by
+    core.i18n_tools); ``_`` is for literals, so the extractor does not see these calls."""
+    return gettext(text) if text else text
+
+
+def lazy_translate(text):
+    return lazy_gettext(text) if text else text
+
+
 def supported_locales() -> list[str]:
     return list(current_app.config.get("SUPPORTED_LOCALES", ["en"]))
 

@@ -5,7 +5,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 
 from core.admin.views import IndexView
-from core.i18n import _l
+from core.i18n import _l, lazy_translate
 
 
 def init_admin(app) -> Admin:
@@ -22,7 +22,7 @@ def init_admin(app) -> Admin:
         title = addon.manifest.get("category") or addon.title
         for view in views or ():
             if view.category is None:
-                view.category = _l(title) if isinstance(title, str) else title
+                view.category = lazy_translate(title) if isinstance(title, str) else title
             admin.add_view(view)
     for _addon, links in manager.call_in_order("o2o_menu_links", app=app):
         for link in links or ():

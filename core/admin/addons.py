@@ -12,14 +12,14 @@ from flask_admin import expose
 from core.addons import addon_rows, disable, enable
 from core.admin.views import BaseView
 from core.db import db
-from core.i18n import _, _l
+from core.i18n import _, _l, translate
 from core.plugins import AddonError, DependantsEnabled
 
 STATE_LABELS = {"enabled": _l("enabled"), "disabled": _l("disabled"), "not installed": _l("not installed")}
 
 
 def addon_title(manager, name: str) -> str:
-    return _(manager.addon(name).title) if name in manager.installed else name
+    return translate(manager.addon(name).title) if name in manager.installed else name
 
 
 class AddonsView(BaseView):
@@ -30,8 +30,8 @@ class AddonsView(BaseView):
         manager = current_app.extensions["o2o"]
         rows = addon_rows(current_app)
         for row in rows:
-            row["title_text"] = _(row["title"])
-            row["summary_text"] = _(row["summary"]) if row["summary"] else ""
+            row["title_text"] = translate(row["title"])
+            row["summary_text"] = translate(row["summary"]) or ""
             row["state_text"] = str(STATE_LABELS.get(row["state"], row["state"]))
             row["depends_text"] = ", ".join(addon_title(manager, d) for d in row["depends"])
         return self.render("admin/o2o_addons.html", rows=rows, can_manage=self.can("manage"))

@@ -15,7 +15,7 @@ from core.auth import describe_permission, permissions
 from core.auth.models import ApiToken, RolePermission
 from core.auth.passwords import password_problem
 from core.db import db
-from core.i18n import _, _l
+from core.i18n import _, _l, translate
 
 LOCALE_CHOICES = [("", _l("As the browser asks")), ("en", "English"), ("zh_Hans_CN", "简体中文")]
 
@@ -34,7 +34,7 @@ def permission_choices(app=None) -> list[tuple[str, str]]:
         codes = sorted(c for c in declared if c.split(".", 1)[0] == name)
         if not codes:
             continue
-        choices.append((f"{name}.*", _("Everything in %(addon)s", addon=_(manager.addon(name).title))))
+        choices.append((f"{name}.*", _("Everything in %(addon)s", addon=translate(manager.addon(name).title))))
         for code in codes:
             choices.append((code, f"{describe_permission(code, declared[code])} ({code})"))
     return choices
