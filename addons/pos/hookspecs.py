@@ -16,7 +16,7 @@ hookspec = pluggy.HookspecMarker("o2o")
 def o2o_pos_session_closed(pos_session):
     """A till session was closed (its Z report is written).
 
-    Listeners may rely on: ``pos_session.id``, ``.name`` (e.g. ``"S1-R1-S00012"``), ``.number``
+    Listeners may rely on: ``pos_session.id``, ``.name`` (e.g. ``"PA-R1-S00012"``), ``.number``
     (per register), ``.store_id``, ``.register_id``, ``.opened_at``, ``.closed_at``,
     ``.opening_float`` (Decimal), ``.cash_in_out_total`` (Decimal, cash put in minus taken
     out), ``.cash_difference`` (Decimal, counted - expected cash), ``.difference_reason``,

@@ -63,26 +63,3 @@ def cashier(api_client, shop):
     db.session.commit()
     return client
 
-
-# TEMPORARY while other addons are mid-build: migrate only pos and what it depends on.
-import os  # noqa: E402
-if os.environ.get("O2O_POS_ONLY"):
-    @pytest.fixture(scope="session")
-    def database_url(tmp_path_factory):
-        from core.testing import create_database, migrate_database
-        url, drop = create_database(os.environ.get("O2O_TEST_DATABASE_URL"), tmp_path_factory.mktemp("db"))
-        migrate_database(url, ["pos"])
-        yield url
-        drop()
-
-    @pytest.fixture
-    def fresh_database(tmp_path_factory):
-        from core.testing import create_database, migrate_database
-        url, drop = create_database(os.environ.get("O2O_TEST_DATABASE_URL"), tmp_path_factory.mktemp("fresh"))
-        migrate_database(url, ["pos"])
-        yield url
-        drop()
-
-    @pytest.fixture
-    def app(make_app):
-        return make_app(addons=["pos"])
