@@ -1,11 +1,19 @@
-"""Admin screens for core's master data, users and addons."""
+"""Admin screens for core's master data (users and roles are in core.admin.auth) and the
+product CSV import."""
 from __future__ import annotations
 
-from flask_admin.model.form import InlineFormAdmin  # noqa: F401
+import os
+import re
+import secrets
 
-from core.admin.views import ModelView
-from core.i18n import _l
-from core.models import AuditLog, Category, Partner, Product, Role, Sequence, Store, Tax, Unit, User
+from flask import current_app, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+
+from core.admin.views import BaseView, ModelView
+from core.db import db
+from core.i18n import _, _l
+from core.models import AuditLog, Category, Partner, Product, Sequence, Store, Tax, Unit
 
 
 class StoreView(ModelView):
@@ -57,19 +65,6 @@ class SequenceView(ModelView):
     allow_delete = False
 
 
-class UserView(ModelView):
-    permission = "core.user"
-    column_list = ["username", "display_name", "email", "active", "is_superuser", "all_stores", "roles", "locale"]
-    column_searchable_list = ["username", "display_name", "email"]
-    column_filters = ["active", "is_superuser"]
-    form_excluded_columns = ["password_hash", "created_at", "updated_at"]
-
-
-class RoleView(ModelView):
-    permission = "core.role"
-    column_searchable_list = ["code", "name"]
-
-
 class AuditLogView(ModelView):
     permission = "core.audit"
     allow_create = allow_edit = allow_delete = False
@@ -80,18 +75,87 @@ class AuditLogView(ModelView):
     column_searchable_list = ["table_name", "row_id", "username"]
 
 
+class ProductImportView(BaseView):
+    """Upload a product CSV, see every bad line, then import the checked file in one go."""
+    permission = "core.product"
+
+    def is_accessible(self):
+        return current_user.is_authenticated and self.can("import")
+
+    def _folder(self) -> str:
+        folder = os.path.join(current_app.instance_path, "imports")
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def _path(self, token: str) -> str | None:
+        if not re.fullmatch(r"[0-9a-f]{32}", token or ""):
+            return None
+        return os.path.join(self._folder(), f"products-{current_user.id}-{token}.csv")
+
+    def _render(self, **kwargs):
+        from core.services.products import COLUMNS, REQUIRED_COLUMNS
+        return self.render("admin/o2o_product_import.html", columns=COLUMNS, required=REQUIRED_COLUMNS, **kwargs)
+
+    @expose("/", methods=["GET"])
+    def index(self):
+        return self._render(result=None)
+
+    @expose("/check", methods=["POST"])
+    def check(self):
+        from core.services.products import import_products
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            flash(_("Choose a CSV file to upload."), "error")
+            return self._render(result=None), 400
+        data = upload.read()
+        try:
+            result = import_products(data, dry_run=True)
+        finally:
+            db.session.rollback()
+        token = None
+        if result.ok:
+            token = secrets.token_hex(16)
+            with open(self._path(token), "wb") as fh:
+                fh.write(data)
+        return self._render(result=result, token=token, filename=upload.filename), (200 if result.ok else 422)
+
+    @expose("/import", methods=["POST"])
+    def run(self):
+        from core.services.products import import_products
+        path = self._path(request.form.get("token", ""))
+        if path is None or not os.path.exists(path):
+            flash(_("The checked file is no longer available; upload it again."), "error")
+            return redirect(url_for(".index"))
+        with open(path, "rb") as fh:
+            data = fh.read()
+        try:
+            result = import_products(data)
+            if result.ok:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except Exception:
+            db.session.rollback()
+            raise
+        if not result.ok:  # the products changed since the check
+            return self._render(result=result, token=None, filename=request.form.get("filename")), 422
+        os.remove(path)
+        flash(result.summary(), "success")
+        return redirect(url_for("product.index_view"))
+
+
 def master_data_views():
     md = _l("Master data")
     admin = _l("Administration")
     return [
         ProductView(Product, name=_l("Products"), category=md, endpoint="product"),
+        ProductImportView(name=_l("Import products"), category=md, endpoint="product_import",
+                          url="/admin/product-import"),
         CategoryView(Category, name=_l("Categories"), category=md, endpoint="category"),
         StoreView(Store, name=_l("Stores"), category=md, endpoint="store"),
         PartnerView(Partner, name=_l("Partners"), category=md, endpoint="partner"),
         TaxView(Tax, name=_l("Taxes"), category=md, endpoint="tax"),
         UnitView(Unit, name=_l("Units"), category=md, endpoint="unit"),
         SequenceView(Sequence, name=_l("Sequences"), category=admin, endpoint="sequence"),
-        UserView(User, name=_l("Users"), category=admin, endpoint="user"),
-        RoleView(Role, name=_l("Roles"), category=admin, endpoint="role"),
         AuditLogView(AuditLog, name=_l("Audit log"), category=admin, endpoint="auditlog"),
     ]
