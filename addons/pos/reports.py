@@ -113,7 +113,7 @@ def z_report_pdf(data: dict, *, duplicate: bool = False) -> bytes:
     r.rule()
     r.text(_("Tax summary"), bold=True)
     for t in data.get("taxes", ()):
-        r.text(_("Rate %(rate)s%%", rate=Decimal(t["rate"]).normalize()), "")
+        r.text(_("Rate %(rate)s%%", rate=f"{Decimal(t['rate']).normalize():f}"), "")
         r.text(_("  net %(net)s  tax %(tax)s", net=t["net"], tax=t["tax"]), t["total"])
     r.text(_("Tax total"), data["tax_total"])
     r.rule()

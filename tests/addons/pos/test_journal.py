@@ -141,3 +141,37 @@ def test_receipt_reprint_is_duplicate_and_journalled(shop, cashier):
     assert "DUPLICATE" in html and sale["receipt"] in html and "26.95" in html
     dups = db.session.scalars(sa.select(PosJournalEntry).where(PosJournalEntry.kind == "duplicate")).all()
     assert len(dups) == 2 and all(d.document_ref == sale["receipt"] for d in dups)
+
+
+def test_z_report_refunds_discounts_taxes_and_cash_moves(shop, cashier):
+    sess = open_session(cashier, shop.reg_a, "100.00")
+    r = cashier.post(f"/api/v1/pos/sessions/{sess['id']}/cash", json={"kind": "out", "amount": "30",
+                                                                      "reason": "bank deposit"})
+    assert r.status_code == 201
+    sale = sell(cashier, shop.reg_a, [{"barcode": shop.tea.barcode, "quantity": "2", "discount": "10"},
+                                      {"barcode": shop.cup.barcode}],
+                [{"method": "cash", "amount": "30"}])           # 19.80 + 5.50 = 25.30
+    assert sale["total"] == "25.30" and sale["discount_total"] == "2.20"
+    r = cashier.post(f"/api/v1/pos/sales/{sale['id']}/refund", json={
+        "idempotency_key": "r1", "reason": "broken cup", "method": "cash",
+        "lines": [{"product_id": shop.cup.id, "quantity": "1"}]})
+    assert r.status_code == 201 and r.get_json()["total"] == "-5.50"
+    # expected cash: 100 - 30 + 25.30 - 5.50 = 89.80
+    r = cashier.post(f"/api/v1/pos/sessions/{sess['id']}/close", json={"counts": {"cash": "89.80"}})
+    assert r.status_code == 200, r.get_json()
+    text = pdf_text(cashier.get(r.get_json()["z_report"]["pdf"]).data)
+    for expected in ("Sales count 1", "Sales total 25.30", "Refunds count 1", "Refunds total -5.50",
+                     "Discounts 2.20", "Net total 19.80", "Cash in/out -30.00", "Cash expected 89.80",
+                     "Cash counted 89.80", "Cash difference 0.00", "Tax total 1.80"):
+        assert expected in text, (expected, text)
+    assert "Rate 10%" in text, text
+
+
+def test_demo_registers(app, shop):
+    from addons.pos.models import PosRegister
+    from addons.pos.services import demo_registers
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(PosRegister))
+    created = demo_registers()
+    assert all(r.code == "R1" for r in created)
+    assert demo_registers() == []  # idempotent
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(PosRegister)) == before + len(created)
