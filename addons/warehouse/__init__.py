@@ -71,6 +71,13 @@ def o2o_admin_views(app):
 
 
 @hookimpl
+def o2o_blueprints(app):
+    from flask import Blueprint
+    # templates only (the admin screens render warehouse/*.html)
+    return [Blueprint("warehouse_pages", __name__, template_folder="templates", url_prefix="/warehouse")]
+
+
+@hookimpl
 def o2o_api_blueprints(app):
     from addons.warehouse.api import blueprint
     return [blueprint()]

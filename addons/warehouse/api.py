@@ -1,6 +1,322 @@
-"""JSON API (filled in below)."""
-from core.api import ApiBlueprint
+"""JSON API under /api/v1/stock: availability across stores, transfers, counts, reservations."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pydantic
+import sqlalchemy as sa
+from flask import g, request
+
+from core.api import ApiBlueprint, Page, paginate
+from core.db import db
+from core.errors import NotFound, PermissionDenied, ValidationError
+from core.i18n import _
+from core.models import Product
+
+from addons.warehouse import services
+from addons.warehouse.models import Count, Transfer, Warehouse
 
 
-def blueprint():
-    return ApiBlueprint("warehouse_api", __name__, url_prefix="/stock")
+class StoreAvailability(pydantic.BaseModel):
+    store_id: int
+    store_code: str
+    warehouse_id: int
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+
+
+class AvailabilityOut(pydantic.BaseModel):
+    product_id: int
+    sku: str
+    barcode: str | None
+    name: str
+    stores: list[StoreAvailability]
+    total_available: Decimal
+
+
+class LineIn(pydantic.BaseModel):
+    product_id: int
+    quantity: Decimal
+
+
+class TransferIn(pydantic.BaseModel):
+    from_warehouse_id: int
+    to_warehouse_id: int
+    lines: list[LineIn] = pydantic.Field(min_length=1)
+    note: str | None = None
+
+
+class ReceiveLineIn(pydantic.BaseModel):
+    product_id: int
+    received: Decimal
+    damaged: Decimal = Decimal(0)
+
+
+class ReceiveIn(pydantic.BaseModel):
+    lines: list[ReceiveLineIn] = []
+
+
+class TransferLineOut(pydantic.BaseModel):
+    id: int
+    product_id: int
+    quantity: Decimal
+    received_quantity: Decimal | None
+    damaged_quantity: Decimal | None
+    difference: Decimal | None
+
+
+class TransferOut(pydantic.BaseModel):
+    id: int
+    number: str | None
+    from_warehouse_id: int
+    to_warehouse_id: int
+    state: str
+    shipped_at: dt.datetime | None
+    received_at: dt.datetime | None
+    lines: list[TransferLineOut]
+
+
+class CountIn(pydantic.BaseModel):
+    warehouse_id: int
+    location_id: int | None = None
+    category_id: int | None = None
+
+
+class CountedIn(pydantic.BaseModel):
+    product_id: int | None = None
+    barcode: str | None = None
+    counted: Decimal
+
+
+class CountLinesIn(pydantic.BaseModel):
+    lines: list[CountedIn] = pydantic.Field(min_length=1)
+
+
+class CountLineOut(pydantic.BaseModel):
+    id: int
+    product_id: int
+    location_id: int
+    expected: Decimal
+    counted: Decimal | None
+    difference: Decimal | None
+    difference_value: Decimal | None
+
+
+class CountOut(pydantic.BaseModel):
+    id: int
+    number: str | None
+    warehouse_id: int
+    state: str
+    started_at: dt.datetime | None
+    validated_at: dt.datetime | None
+    difference_value: Decimal | None
+    lines: list[CountLineOut]
+
+
+class ReservationIn(pydantic.BaseModel):
+    product_id: int
+    store_id: int
+    quantity: Decimal
+    source: str = pydantic.Field(min_length=1, max_length=64)
+    expires_in_minutes: int | None = pydantic.Field(None, ge=1, le=60 * 24 * 30)
+
+
+class ReservationOut(pydantic.BaseModel):
+    id: int
+    product_id: int
+    location_id: int
+    quantity: Decimal
+    state: str
+    expires_at: dt.datetime | None
+
+
+def _transfer_out(tr: Transfer) -> TransferOut:
+    return TransferOut(id=tr.id, number=tr.number, from_warehouse_id=tr.from_warehouse_id,
+                       to_warehouse_id=tr.to_warehouse_id, state=tr.state, shipped_at=tr.shipped_at,
+                       received_at=tr.received_at,
+                       lines=[TransferLineOut.model_validate(line, from_attributes=True) for line in tr.lines])
+
+
+def _count_out(c: Count) -> CountOut:
+    return CountOut(id=c.id, number=c.number, warehouse_id=c.warehouse_id, state=c.state, started_at=c.started_at,
+                    validated_at=c.validated_at, difference_value=c.difference_value,
+                    lines=[CountLineOut.model_validate(line, from_attributes=True) for line in c.lines])
+
+
+def _allowed_warehouses():
+    store_ids = g.api_user.store_ids
+    if store_ids is None:
+        return None
+    return set(db.session.scalars(sa.select(Warehouse.id).where(Warehouse.store_id.in_(store_ids or [-1]))))
+
+
+def _check_warehouses(*ids):
+    allowed = _allowed_warehouses()
+    if allowed is not None and not any(i in allowed for i in ids):
+        raise PermissionDenied(_("You can only work with your own stores' warehouses"))
+
+
+def _availability(product: Product) -> AvailabilityOut:
+    rows = services.availability_by_store(product.id)
+    return AvailabilityOut(product_id=product.id, sku=product.sku, barcode=product.barcode, name=product.name,
+                           stores=[StoreAvailability(**r) for r in rows],
+                           total_available=sum((r["available"] for r in rows), Decimal(0)))
+
+
+def blueprint() -> ApiBlueprint:
+    bp = ApiBlueprint("warehouse_api", __name__, url_prefix="/stock")
+
+    @bp.endpoint("/availability/<int:product_id>", permission="warehouse.availability.read",
+                 response=AvailabilityOut, summary="Availability of a product in every store")
+    def availability(product_id: int):
+        product = db.session.get(Product, product_id)
+        if product is None:
+            raise NotFound(_("Unknown product: there is no product #%(id)s", id=product_id), product_id=product_id)
+        return _availability(product)
+
+    @bp.endpoint("/availability/barcode/<code>", permission="warehouse.availability.read",
+                 response=AvailabilityOut, summary="Availability in every store, by barcode")
+    def availability_by_barcode(code: str):
+        product = db.session.scalar(sa.select(Product).where(Product.barcode == code))
+        if product is None:
+            raise NotFound(_("No product has the barcode %(code)r", code=code), barcode=code)
+        return _availability(product)
+
+    @bp.endpoint("/warehouses/<int:warehouse_id>/on-hand", permission="warehouse.quant.read",
+                 summary="On hand and reserved of every product in a warehouse")
+    def warehouse_on_hand(warehouse_id: int):
+        services._get_warehouse(warehouse_id)
+        _check_warehouses(warehouse_id)
+        data = services.on_hand_by_product(warehouse_id)
+        return {"warehouse_id": warehouse_id,
+                "items": [{"product_id": pid, **v, "available": v["on_hand"] - v["reserved"]}
+                          for pid, v in sorted(data.items())]}
+
+    # --- transfers ---------------------------------------------------------------------
+    @bp.endpoint("/transfers", permission="warehouse.transfer.read", query=Page, summary="List transfers")
+    def list_transfers(query: Page):
+        stmt = sa.select(Transfer).order_by(Transfer.id.desc())
+        allowed = _allowed_warehouses()
+        if allowed is not None:
+            stmt = stmt.where(sa.or_(Transfer.from_warehouse_id.in_(allowed or [-1]),
+                                     Transfer.to_warehouse_id.in_(allowed or [-1])))
+        return paginate(stmt, query, _transfer_out)
+
+    @bp.endpoint("/transfers", methods=["POST"], permission="warehouse.transfer.create", body=TransferIn,
+                 response=TransferOut, status=201, summary="Create a draft transfer")
+    def create_transfer(body: TransferIn):
+        _check_warehouses(body.from_warehouse_id)
+        tr = services.transfer(body.from_warehouse_id, body.to_warehouse_id,
+                               [line.model_dump() for line in body.lines], note=body.note)
+        return _transfer_out(tr)
+
+    def _transfer(transfer_id):
+        tr = db.session.get(Transfer, transfer_id)
+        if tr is None:
+            raise NotFound(_("Unknown transfer #%(id)s", id=transfer_id), transfer_id=transfer_id)
+        _check_warehouses(tr.from_warehouse_id, tr.to_warehouse_id)
+        return tr
+
+    @bp.endpoint("/transfers/<int:transfer_id>", permission="warehouse.transfer.read", response=TransferOut,
+                 summary="A transfer and its lines")
+    def get_transfer(transfer_id: int):
+        return _transfer_out(_transfer(transfer_id))
+
+    @bp.endpoint("/transfers/<int:transfer_id>/ship", methods=["POST"], permission="warehouse.transfer.ship",
+                 response=TransferOut, summary="Ship a transfer (into transit)")
+    def ship_transfer(transfer_id: int):
+        tr = _transfer(transfer_id)
+        _check_warehouses(tr.from_warehouse_id)
+        return _transfer_out(services.ship_transfer(transfer_id))
+
+    @bp.endpoint("/transfers/<int:transfer_id>/receive", methods=["POST"], permission="warehouse.transfer.receive",
+                 body=ReceiveIn, response=TransferOut,
+                 summary="Receive a transfer; lines not given are received in full")
+    def receive_transfer(transfer_id: int, body: ReceiveIn):
+        tr = _transfer(transfer_id)
+        _check_warehouses(tr.to_warehouse_id)
+        return _transfer_out(services.receive_transfer(transfer_id, [line.model_dump() for line in body.lines]))
+
+    # --- counts ------------------------------------------------------------------------
+    def _count(count_id):
+        c = db.session.get(Count, count_id)
+        if c is None:
+            raise NotFound(_("Unknown count #%(id)s", id=count_id), count_id=count_id)
+        _check_warehouses(c.warehouse_id)
+        return c
+
+    @bp.endpoint("/counts", permission="warehouse.count.read", query=Page, summary="List counts")
+    def list_counts(query: Page):
+        stmt = sa.select(Count).order_by(Count.id.desc())
+        allowed = _allowed_warehouses()
+        if allowed is not None:
+            stmt = stmt.where(Count.warehouse_id.in_(allowed or [-1]))
+        return paginate(stmt, query, _count_out)
+
+    @bp.endpoint("/counts", methods=["POST"], permission="warehouse.count.create", body=CountIn,
+                 response=CountOut, status=201, summary="Create a draft count sheet")
+    def create_count(body: CountIn):
+        _check_warehouses(body.warehouse_id)
+        return _count_out(services.create_count(body.warehouse_id, location_id=body.location_id,
+                                                category_id=body.category_id))
+
+    @bp.endpoint("/counts/<int:count_id>", permission="warehouse.count.read", response=CountOut,
+                 summary="A count sheet and its lines")
+    def get_count(count_id: int):
+        return _count_out(_count(count_id))
+
+    @bp.endpoint("/counts/<int:count_id>/start", methods=["POST"], permission="warehouse.count.start",
+                 response=CountOut, summary="Start a count: freeze the expected quantities")
+    def start_count(count_id: int):
+        _count(count_id)
+        return _count_out(services.start_count(count_id))
+
+    @bp.endpoint("/counts/<int:count_id>/lines", methods=["PUT"], permission="warehouse.count.edit",
+                 body=CountLinesIn, response=CountOut, summary="Enter counted quantities")
+    def set_counted(count_id: int, body: CountLinesIn):
+        _count(count_id)
+        for line in body.lines:
+            if line.product_id is None and not line.barcode:
+                raise ValidationError(_("Each line needs a product_id or a barcode"))
+            product = (db.session.get(Product, line.product_id) if line.product_id is not None
+                       else db.session.scalar(sa.select(Product).where(Product.barcode == line.barcode)))
+            if product is None:
+                raise NotFound(_("Unknown product %(ref)s", ref=line.product_id or line.barcode))
+            services.set_counted(count_id, product.id, line.counted)
+        return _count_out(_count(count_id))
+
+    @bp.endpoint("/counts/<int:count_id>/import", methods=["POST"], permission="warehouse.count.import",
+                 response=CountOut, summary="Import counted quantities from a scanner CSV (text/csv body)")
+    def import_count(count_id: int):
+        _count(count_id)
+        services.import_count_csv(count_id, request.get_data(as_text=True))
+        return _count_out(_count(count_id))
+
+    @bp.endpoint("/counts/<int:count_id>/validate", methods=["POST"], permission="warehouse.count.validate",
+                 response=CountOut, summary="Validate a count: post the differences")
+    def validate_count(count_id: int):
+        _count(count_id)
+        return _count_out(services.validate_count(count_id))
+
+    # --- reservations ------------------------------------------------------------------
+    @bp.endpoint("/reservations", methods=["POST"], permission="warehouse.stock.issue", body=ReservationIn,
+                 response=ReservationOut, status=201, summary="Reserve stock in a store (e.g. a web cart)")
+    def create_reservation(body: ReservationIn):
+        wh = services.warehouse_for_store(body.store_id)
+        _check_warehouses(wh.id)
+        expires = None
+        if body.expires_in_minutes:
+            expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=body.expires_in_minutes)
+        res = services.reserve(body.product_id, services.stock_location(wh.id).id, body.quantity,
+                               source=body.source, expires_at=expires)
+        return ReservationOut.model_validate(res, from_attributes=True)
+
+    @bp.endpoint("/reservations/<int:reservation_id>", methods=["DELETE"], permission="warehouse.stock.issue",
+                 response=ReservationOut, summary="Release a reservation")
+    def release_reservation(reservation_id: int):
+        res = services.release(reservation_id)
+        return ReservationOut.model_validate(res, from_attributes=True)
+
+    return bp

@@ -116,7 +116,8 @@ class Quant(db.Model):
     __tablename__ = "warehouse_quant"
     __table_args__ = (
         sa.UniqueConstraint("product_id", "location_id"),
-        sa.Index("ix_warehouse_quant_warehouse_product", "warehouse_id", "product_id"),
+        # covering: a warehouse's stock is read from the index alone
+        sa.Index("ix_warehouse_quant_warehouse_product_stock", "warehouse_id", "product_id", "on_hand", "reserved"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

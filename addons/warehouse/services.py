@@ -1018,6 +1018,16 @@ def validate_count(count_id) -> Count:
 
 # --- queries -------------------------------------------------------------------------------
 
+def _milli(expr):
+    """A quantity sum as an integer number of thousandths: exact, and cheap to turn into a
+    Decimal (SQLite hands NUMERIC back as floats)."""
+    return sa.cast(sa.func.round(expr * 1000), sa.BigInteger)
+
+
+def _from_milli(value) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-3)
+
+
 def _warehouse_quants(warehouse_id):
     return quant_t.c.warehouse_id == warehouse_id
 
@@ -1041,8 +1051,8 @@ def availability_by_store(product_id) -> list[dict]:
     wh_t = Warehouse.__table__
     store_t = Store.__table__
     stmt = (sa.select(store_t.c.id, store_t.c.code, wh_t.c.id.label("warehouse_id"),
-                      sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0).label("on_hand"),
-                      sa.func.coalesce(sa.func.sum(quant_t.c.reserved), 0).label("reserved"))
+                      _milli(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0)).label("on_hand"),
+                      _milli(sa.func.coalesce(sa.func.sum(quant_t.c.reserved), 0)).label("reserved"))
             .select_from(wh_t.join(store_t, store_t.c.id == wh_t.c.store_id)
                          .outerjoin(quant_t, sa.and_(quant_t.c.warehouse_id == wh_t.c.id,
                                                      quant_t.c.product_id == product_id)))
@@ -1050,7 +1060,7 @@ def availability_by_store(product_id) -> list[dict]:
             .group_by(store_t.c.id, store_t.c.code, wh_t.c.id).order_by(store_t.c.code))
     out = []
     for r in _session().execute(stmt):
-        oh, res = Decimal(str(r.on_hand)).quantize(Q3), Decimal(str(r.reserved)).quantize(Q3)
+        oh, res = _from_milli(r.on_hand), _from_milli(r.reserved)
         out.append({"store_id": r.id, "store_code": r.code, "warehouse_id": r.warehouse_id,
                     "on_hand": oh, "reserved": res, "available": oh - res})
     return out
@@ -1058,10 +1068,11 @@ def availability_by_store(product_id) -> list[dict]:
 
 def on_hand_by_product(warehouse_id) -> dict[int, dict]:
     """Every product's on hand and reserved in a warehouse: {product_id: {on_hand, reserved}}."""
-    stmt = (sa.select(quant_t.c.product_id, sa.func.sum(quant_t.c.on_hand), sa.func.sum(quant_t.c.reserved))
+    stmt = (sa.select(quant_t.c.product_id, _milli(sa.func.sum(quant_t.c.on_hand)),
+                      _milli(sa.func.sum(quant_t.c.reserved)))
             .where(_warehouse_quants(warehouse_id)).group_by(quant_t.c.product_id))
-    return {pid: {"on_hand": Decimal(str(oh)).quantize(Q3), "reserved": Decimal(str(rs)).quantize(Q3)}
-            for pid, oh, rs in _session().execute(stmt)}
+    return {pid: {"on_hand": _from_milli(oh), "reserved": _from_milli(rs)}
+            for pid, oh, rs in _session().execute(stmt).all()}
 
 
 def average_cost(product_id) -> Decimal:
