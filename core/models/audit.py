@@ -39,6 +39,13 @@ def _jsonable(value):
     return value
 
 
+def _same(old, new) -> bool:
+    try:
+        return old == new
+    except Exception:  # values that cannot be compared are different
+        return False
+
+
 def _actor():
     """The user behind the change: the logged-in user, or the CLI's --as user, or None."""
     try:
@@ -67,6 +74,8 @@ def _changes(obj, action):
             if hist.has_changes():
                 old = hist.deleted[0] if hist.deleted else None
                 new = hist.added[0] if hist.added else None
+                if old is not None and new is not None and _same(old, new):
+                    continue  # set to an equal value (12.5 -> 12.5000): not a change
                 out[key] = [_jsonable(old), _jsonable(new)]
         elif action == "create":
             value = getattr(obj, key, None)

@@ -234,7 +234,7 @@ class Category(IdMixin, Audited, db.Model):
         return self.full_name
 
 
-class Unit(IdMixin, db.Model):
+class Unit(IdMixin, Audited, db.Model):
     """A unit of measure; ``digits`` is how many decimals a quantity may have (0 for pieces)."""
     __tablename__ = "unit"
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.db import IdMixin, db
+from core.models.audit import Audited
 
 
-class Sequence(IdMixin, db.Model):
+class Sequence(IdMixin, Audited, db.Model):
     __tablename__ = "sequence"
 
     code: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
@@ -27,6 +28,37 @@ class Sequence(IdMixin, db.Model):
     reset: Mapped[str] = mapped_column(sa.String(8), nullable=False, default="year")
     # per store: each store has its own counter (receipt numbers per register/store)
     per_store: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
+
+    @validates("pattern")
+    def _check_pattern(self, key, value):
+        from core.i18n import _
+        from core.models.master import InvalidValue
+        value = (value or "").strip()
+        try:
+            sample = value.format(year="2026", month="01", day="01", store="SH01", number="00001")
+        except (KeyError, IndexError, ValueError):
+            sample = None
+        if "{number}" not in value or sample is None:
+            raise InvalidValue(key, _("The pattern %(p)r must contain {number} and may use only {year}, {month}, "
+                                      "{day} and {store}, e.g. 'PO/{year}/{number}'.", p=value))
+        return value
+
+    @validates("reset")
+    def _check_reset(self, key, value):
+        from core.i18n import _
+        from core.models.master import InvalidValue
+        if value not in ("never", "year", "month"):
+            raise InvalidValue(key, _("Numbering restarts 'never', every 'year' or every 'month', not %(v)r.",
+                                      v=value))
+        return value
+
+    @validates("padding")
+    def _check_padding(self, key, value):
+        from core.i18n import _
+        from core.models.master import InvalidValue
+        if value is None or not 1 <= int(value) <= 12:
+            raise InvalidValue(key, _("The number is padded to 1 to 12 digits, not %(v)s.", v=value))
+        return int(value)
 
     def __str__(self):
         return self.code
