@@ -66,10 +66,8 @@ class OrderView(ModelView):
 
     def _run(self, ids, fn, done_message):
         done = 0
-        for order_id in ids:
-            order = self.get_one(order_id)
-            if order is None:
-                continue
+        orders = self.get_query().filter(Order.id.in_(self.coerce_ids(ids))).order_by(Order.id).all()
+        for order in orders:
             try:
                 with db.session.begin_nested():
                     fn(order.id)

@@ -362,7 +362,9 @@ def confirm_order(order_id) -> Order:
             raise Conflict(_("Order %(number)s is already confirmed.", number=order.number),
                            order=order.number, state=order.state)
         _refuse_state(order, _("confirmed"))
-    return _confirm(order)
+    _confirm(order)
+    db.session.flush()
+    return order
 
 
 def _confirm(order: Order) -> Order:
@@ -377,7 +379,6 @@ def _confirm(order: Order) -> Order:
             line.reservation_id = reservation.id
     order.state = "confirmed"
     order.confirmed_at = utcnow()
-    db.session.flush()
     fire("o2o_order_confirmed", order=order)
     return order
 
@@ -462,6 +463,17 @@ def pay_order(order_id, payments: list[dict]) -> Order:
                                 "(%(due)s).", paid=non_cash, number=order.number, due=total),
                               field="payments", missing=str(total - non_cash))
 
+    if order.fulfilment == "carry_out":
+        # Issue before touching the order, so a shortage leaves nothing half-changed. One
+        # posting for the whole order: the warehouse locks the quants in a fixed order, so
+        # two tills selling the same products never deadlock.
+        wh = _warehouse()
+        location_id = _stock_location_id(order.store_id)
+        customer_id = wh.virtual_location("customer").id
+        wh.post_moves([{"product_id": l.product_id, "from_location_id": location_id,
+                        "to_location_id": customer_id, "quantity": l.quantity,
+                        "unit_cost": wh.average_cost(l.product_id), "source": order.number}
+                       for l in order.lines])
     if order.state == "draft":
         _confirm(order)
     now = utcnow()
@@ -482,27 +494,18 @@ def pay_order(order_id, payments: list[dict]) -> Order:
     order.amount_paid = round_money(total + rounding, cur)
     order.paid_at = now
     order.state = "paid"
-    if order.fulfilment == "carry_out":
-        # One posting for the whole order: the warehouse locks the quants in a fixed order,
-        # so two tills selling the same products never deadlock.
-        wh = _warehouse()
-        location_id = _stock_location_id(order.store_id)
-        customer_id = wh.virtual_location("customer").id
-        wh.post_moves([{"product_id": l.product_id, "from_location_id": location_id,
-                        "to_location_id": customer_id, "quantity": l.quantity,
-                        "unit_cost": wh.average_cost(l.product_id), "source": order.number}
-                       for l in order.lines])
-    db.session.flush()
+    # The order row is written once, at the caller's commit (or when a listener queries:
+    # autoflush); listeners get the row in its new state.
     fire("o2o_order_paid", order=order)
     if order.fulfilment == "carry_out":
         _fulfilled(order, now)
+    db.session.flush()  # one write of the order, payments get their ids
     return order
 
 
 def _fulfilled(order: Order, when=None) -> Order:
     order.state = "fulfilled"
     order.fulfilled_at = when or utcnow()
-    db.session.flush()
     fire("o2o_order_fulfilled", order=order)
     return order
 
@@ -525,7 +528,9 @@ def fulfil_order(order_id) -> Order:
                      source=order.number)
         else:
             wh.issue_reservation(line.reservation_id)
-    return _fulfilled(order)
+    _fulfilled(order)
+    db.session.flush()
+    return order
 
 
 def cancel_order(order_id, reason: str) -> Order:
@@ -553,8 +558,8 @@ def cancel_order(order_id, reason: str) -> Order:
     order.state = "cancelled"
     order.cancelled_at = utcnow()
     order.cancel_reason = reason
-    db.session.flush()
     fire("o2o_order_cancelled", order=order, reason=reason)
+    db.session.flush()
     return order
 
 

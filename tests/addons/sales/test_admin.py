@@ -64,7 +64,8 @@ def test_order_detail_shows_lines_payments_moves_and_history(world, sales_client
     moves = re.search(r'class="table table-sm table-bordered sales-moves">(.*?)</table>', html, re.S).group(1)
     assert "VIRTUAL/CUSTOMER" in moves and "2.000" in moves
     history = re.search(r'sales-history">(.*?)</table>', html, re.S).group(1)
-    assert "create" in history and "state: draft → confirmed" in history and "fulfilled" in history
+    assert "create" in history and "state: draft →" in history and "→ fulfilled" in history
+    assert "paid_at: None →" in history
 
 
 def test_store_scoped_users_see_only_their_stores(world, sales_client):
