@@ -57,7 +57,7 @@ def o2o_blueprints(app):
 def o2o_api_blueprints(app):
     """Return blueprints of JSON API routes, mounted under ``/api/v1``.
 
-    Use ``core.api.ApiBlueprint`` and its ``route`` decorator: it authenticates the token,
+    Use ``core.api.ApiBlueprint`` and its ``endpoint`` decorator: it authenticates the token,
     checks the permission, validates the body against a pydantic schema, answers errors
     as RFC 9457 problem documents and lists the route in /api/v1/openapi.json.
     """

@@ -193,8 +193,8 @@ class ApiBlueprint(Blueprint):
 
 
 class Page(pydantic.BaseModel):
-    """Pagination query parameters shared by every list (subclass it to add filters)."""
-    model_config = pydantic.ConfigDict(extra="forbid")
+    """Pagination query parameters shared by every list (subclass it to add filters).
+    Unknown query parameters are ignored (cache busters, say)."""
 
     page: int = pydantic.Field(1, ge=1, le=1_000_000, description="1-based page number")
     per_page: int = pydantic.Field(50, ge=1, le=500, description="items per page (at most 500)")

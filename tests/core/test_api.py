@@ -174,7 +174,9 @@ def test_query_validation(api_client, data):
     api = api_client("core.product.read")
     body = assert_problem(api.get("/api/v1/products?per_page=100000"), 422)
     assert body["errors"][0]["location"] == "query" and body["errors"][0]["field"] == "per_page"
-    assert_problem(api.get("/api/v1/products?bogus=1"), 422)
+    assert_problem(api.get("/api/v1/products?page=0"), 422)
+    assert_problem(api.get("/api/v1/products?active=perhaps"), 422)
+    assert api.get("/api/v1/products?_=1234").status_code == 200  # unknown parameters are ignored
 
 
 def test_duplicates_are_409_conflicts(api_client, session, data):
