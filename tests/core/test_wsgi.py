@@ -25,7 +25,7 @@ def logged_in(holder, username):
 
 def addon_view_urls(app, addon_name):
     title = app.extensions["o2o"].addon(addon_name).title
-    return [v.url for v in app.extensions["o2o.admin"]._views
+    return [v.url.rstrip("/") + "/" for v in app.extensions["o2o.admin"]._views
             if v.category is not None and str(v.category) == title and getattr(v, "url", None)]
 
 
