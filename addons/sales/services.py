@@ -484,11 +484,17 @@ def pay_order(order_id, payments: list[dict]) -> Order:
         if method.is_cash and change_left > 0:
             given = min(change_left, amount)
             change_left -= given
-        rows.append(Payment(method=method.code, method_row=method, is_cash=method.is_cash,
+        rows.append(Payment(order_id=order.id, method=method.code, method_row=method, is_cash=method.is_cash,
                             amount=round_money(amount - given, cur), tendered=round_money(amount, cur),
                             change=round_money(given, cur), reference=reference, paid_at=now))
-    for row in reversed(rows):
-        order.payments.append(row)
+    # An unpaid order has no payments: add them without loading the (empty) collection;
+    # order.payments shows them once flushed.
+    db.session.add_all(reversed(rows))
+    if "payments" not in order.__dict__:
+        from sqlalchemy.orm.attributes import set_committed_value
+        set_committed_value(order, "payments", list(reversed(rows)))
+    else:
+        order.payments.extend(reversed(rows))
     order.cash_rounding = round_money(rounding, cur)
     order.change_given = round_money(change, cur)
     order.amount_paid = round_money(total + rounding, cur)
