@@ -85,10 +85,17 @@ def _decode(data) -> str:
     return data.decode("utf-8-sig")
 
 
-def _price(text: str, label: str, errors: list, line: int, column: str):
+def _price(text: str, column: str, errors: list, line: int):
     text = text.strip()
     if not text:
         return None
+    try:
+        value = Decimal(text)
+        if value.is_finite() and value >= 0 and value < _MAX_PRICE and value == value.quantize(_FOUR):
+            return value  # the usual case, without building any message
+    except InvalidOperation:
+        pass
+    label = _("The list price") if column == "list_price" else _("The cost")
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -109,6 +116,34 @@ def _price(text: str, label: str, errors: list, line: int, column: str):
         errors.append(RowError(line, _("%(label)s %(v)s has more than 4 decimals.", label=label, v=text), column))
         return None
     return value
+
+
+def _pg_copy(conn, table_name: str, columns: list[str], rows) -> None:
+    """COPY rows into a table on the transaction's own psycopg connection."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f'COPY {table_name} ({", ".join(columns)}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+def _pg_update(conn, keys: list[str], params: list[dict], now, release_barcodes: bool) -> None:
+    """UPDATE many products at once: COPY the new values into a temporary table, then one
+    UPDATE ... FROM (PostgreSQL)."""
+    conn.exec_driver_sql(
+        "CREATE TEMP TABLE IF NOT EXISTS o2o_import_product ON COMMIT DROP AS "
+        "SELECT id, barcode, name, unit_id, tax_id, category_id, list_price, cost, active FROM product WITH NO DATA")
+    conn.exec_driver_sql("TRUNCATE o2o_import_product")
+    _pg_copy(conn, "o2o_import_product", ["id"] + keys, ([p["_id"]] + [p[k] for k in keys] for p in params))
+    if release_barcodes:  # release changed barcodes first, so two products may swap theirs
+        conn.exec_driver_sql(
+            "UPDATE product SET barcode = NULL FROM o2o_import_product t WHERE product.id = t.id "
+            "AND product.barcode IS NOT NULL AND product.barcode IS DISTINCT FROM t.barcode")
+    sets = ", ".join(f"{k} = t.{k}" for k in keys)
+    conn.execute(sa.text(f"UPDATE product SET {sets}, updated_at = :now FROM o2o_import_product t "
+                         "WHERE product.id = t.id"), {"now": now})
 
 
 def _split_path(path: str) -> str:
@@ -192,7 +227,8 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
             errors.append(RowError(line, _("This row has %(n)s cells but the header has %(m)s columns.",
                                            n=len(cells), m=width)))
             continue
-        get = lambda name: cells[index[name]].strip() if name in index else ""  # noqa: E731
+        cells = [c.strip() for c in cells]
+        get = lambda name: cells[index[name]] if name in index else ""  # noqa: E731
         row_errors: list[RowError] = []
         values: dict = {}
 
@@ -256,9 +292,9 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
         if not price_text:
             row_errors.append(RowError(line, _("The list price is missing."), "list_price"))
         else:
-            values["list_price"] = _price(price_text, _("The list price"), row_errors, line, "list_price")
+            values["list_price"] = _price(price_text, "list_price", row_errors, line)
         if "cost" in has:
-            cost = _price(get("cost"), _("The cost"), row_errors, line, "cost")
+            cost = _price(get("cost"), "cost", row_errors, line)
             values["cost"] = cost if cost is not None else Decimal("0")
         if "active" in has:
             flag = get("active").lower()
@@ -311,22 +347,32 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
             v["category_id"] = categories[path] if path else None
     table = Product.__table__
     now = utcnow()
-    if "barcode" in has:
-        freed = [{"_id": existing[v["sku"]][0]} for v in updates
-                 if existing[v["sku"]][1] and existing[v["sku"]][1] != v.get("barcode")]
-        if freed:  # release changed barcodes first, so two products may swap theirs
-            session.execute(sa.update(table).where(table.c.id == sa.bindparam("_id")).values(barcode=None), freed)
+    keys = [k for k in (rows[0][1] if rows else {}) if k != "sku"]
+    conn = session.connection()
+    fast = conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg"
     if updates:
-        keys = [k for k in updates[0] if k != "sku"]
-        params = [{"_id": existing[v["sku"]][0], **{k: v[k] for k in keys}, "updated_at": now} for v in updates]
-        stmt = (sa.update(table).where(table.c.id == sa.bindparam("_id"))
-                .values({k: sa.bindparam(k) for k in keys + ["updated_at"]}))
-        session.execute(stmt, params)
+        params = [{"_id": existing[v["sku"]][0], **{k: v[k] for k in keys}} for v in updates]
+        if fast:
+            _pg_update(conn, keys, params, now, release_barcodes="barcode" in keys)
+        else:
+            if "barcode" in keys:  # release changed barcodes first, so two products may swap theirs
+                freed = [{"_id": existing[v["sku"]][0]} for v in updates
+                         if existing[v["sku"]][1] and existing[v["sku"]][1] != v.get("barcode")]
+                if freed:
+                    conn.execute(sa.update(table).where(table.c.id == sa.bindparam("_id")).values(barcode=None),
+                                 freed)
+            stmt = (sa.update(table).where(table.c.id == sa.bindparam("_id"))
+                    .values({k: sa.bindparam(k) for k in keys + ["updated_at"]}))
+            conn.execute(stmt, [{**p, "updated_at": now} for p in params])
     if creates:
         defaults = {"barcode": None, "category_id": None, "tax_id": None, "cost": Decimal("0"), "active": True,
                     "description": None}
         params = [{**defaults, **v, "created_at": now, "updated_at": now} for v in creates]
-        session.execute(sa.insert(table), params)
+        if fast:
+            columns = list(params[0])
+            _pg_copy(conn, "product", columns, ([p[c] for c in columns] for p in params))
+        else:
+            conn.execute(sa.insert(table), params)
     from core.models.audit import _actor
     user_id, actor_name = _actor()
     session.execute(sa.insert(AuditLog.__table__), [dict(
