@@ -315,7 +315,7 @@ def postings_for(source_type: str, source_id: int) -> list[Entry]:
 def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: str | None = None,
                store_id: int | None = None, channel: str | None = None, source_type: str | None = None,
                source_id: int | None = None, source_ref: str | None = None,
-               reversal_of_id: int | None = None) -> Entry:
+               reversal_of_id: int | None = None, accounts: dict | None = None) -> Entry:
     """Post a balanced entry. ``lines``: dicts with ``account`` (Account, id or code),
     ``debit`` or ``credit`` (Decimal, not negative), and optional ``label``, ``partner_id``,
     ``store_id``, ``payment_method``. Refused: unbalanced, empty, negative or both-sided
@@ -332,7 +332,7 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
                              "twice.", source=source_type, ref=source_ref or source_id, number=existing.number))
     total_debit = total_credit = ZERO
     rows = []
-    account_cache: dict = {}
+    account_cache: dict = dict(accounts or {})  # callers posting many entries pass {id: Account}
     for i, line in enumerate(lines, start=1):
         debit, credit = money(line.get("debit")), money(line.get("credit"))
         if debit < 0 or credit < 0:
@@ -1030,21 +1030,44 @@ def import_statement(content: bytes, *, filename: str, bank_code: str | None = N
 # Reconciliation
 # =========================================================================================
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+_SEPARATORS = re.compile(r"[\s,;/:]+")
+
+
 def _norm_ref(text: str | None) -> str:
-    return re.sub(r"[^A-Z0-9]", "", (text or "").upper())
+    return _NOT_ALNUM.sub("", text.upper()) if text else ""
 
 
 def _ref_keys(reference, description) -> set[str]:
+    """Candidate references of a bank line: its reference, and the words of 4+ characters of
+    its reference and description."""
     keys = set()
     for text in (reference, description):
         if not text:
             continue
         keys.add(_norm_ref(text))
-        for token in re.split(r"[\s,;/:]+", text):
+        for token in _SEPARATORS.split(text):
             if len(token) >= 4:
                 keys.add(_norm_ref(token))
     keys.discard("")
     return keys
+
+
+def _dicts(result) -> list[dict]:
+    keys = list(result.keys())
+    return [dict(zip(keys, row)) for row in result]
+
+
+def _reserve_ids(table, n: int) -> list[int]:
+    """n new primary keys for a bulk insert without RETURNING (one statement, not n)."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(sa.text(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) "
+                                         "FROM generate_series(1, :n)"), {"n": n}).scalars())
+    # SQLite: the caller already wrote in this transaction, so it holds the database's write
+    # lock and nobody else can take these ids (a rowid table hands out max(id) + 1).
+    start = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+    return list(range(start, start + n))
 
 
 def open_lines_query(bank_account_id=None):
@@ -1212,28 +1235,29 @@ def auto_reconcile(bank_code: str | None = None, rule_ids: list[int] | None = No
         rules = [r for r in rules if r.id in set(rule_ids)]
     conn = db.session.connection()
     sl, ml = StatementLine.__table__, MatchLine.__table__
-    q = (sa.select(sl.c.id, sl.c.bank_account_id, sl.c.date, sl.c.amount, sl.c.reference, sl.c.description)
+    num = sa.Numeric(14, 2, asdecimal=True)  # the plain type's C converter: 2 decimals, exact
+    q = (sa.select(sl.c.id, sl.c.bank_account_id, sl.c.date, sa.type_coerce(sl.c.amount, num).label("amount"),
+                   sl.c.reference, sl.c.description)
          .select_from(sl.outerjoin(ml, ml.c.active_line_id == sl.c.id)).where(ml.c.match_id.is_(None)))
     if bank_filter:
         q = q.where(sl.c.bank_account_id == bank_filter)
-    lines = [dict(r._mapping) for r in conn.execute(q)]
+    lines = _dicts(conn.execute(q))
     ei, me = ExpectedItem.__table__, MatchExpected.__table__
-    q = (sa.select(ei.c.id, ei.c.kind, ei.c.date, ei.c.amount, ei.c.gross, ei.c.fee, ei.c.account_id,
+    q = (sa.select(ei.c.id, ei.c.kind, ei.c.date, sa.type_coerce(ei.c.amount, num).label("amount"),
+                   sa.type_coerce(ei.c.gross, num).label("gross"), sa.type_coerce(ei.c.fee, num).label("fee"),
+                   ei.c.account_id,
                    ei.c.store_id, ei.c.partner_id, ei.c.reference)
          .select_from(ei.outerjoin(me, me.c.active_expected_id == ei.c.id)).where(me.c.match_id.is_(None)))
-    items = [dict(r._mapping) for r in conn.execute(q)]
-    for row in lines + items:
-        row["date"] = _as_date(row["date"])
-        row["amount"] = money(row["amount"])
-    for it in items:
-        it["gross"], it["fee"] = money(it["gross"]), money(it["fee"])
+    items = _dicts(conn.execute(q))
+    for it in items:  # Money columns come back as quantized Decimals, dates as dates
         it["cents"] = int(it["amount"] * 100)
     used_items: set[int] = set()
     pairs: list[tuple[dict, dict, MatchRule]] = []
     for rule in rules:
+        rule_bank, rule_kind = rule.bank_account_id, rule.kind
         open_lines = [ln for ln in lines if "matched" not in ln
-                      and (rule.bank_account_id is None or ln["bank_account_id"] == rule.bank_account_id)]
-        cands = [it for it in items if it["id"] not in used_items and (rule.kind is None or it["kind"] == rule.kind)]
+                      and (rule_bank is None or ln["bank_account_id"] == rule_bank)]
+        cands = [it for it in items if it["id"] not in used_items and (rule_kind is None or it["kind"] == rule_kind)]
         if not open_lines or not cands:
             continue
         window = dt.timedelta(days=rule.date_window_days)
@@ -1305,6 +1329,7 @@ def _save_auto_matches(pairs) -> dict:
     bank_label, item_label = _("Bank"), _("Automatic reconciliation")
     fee_label, wo_label = _("Provider fees"), _("Reconciliation difference")
     banks = {b.id: b for b in db.session.scalars(sa.select(BankAccount))}
+    all_accounts = {a.id: a for a in db.session.scalars(sa.select(Account))}
     groups: dict[tuple, list] = defaultdict(list)
     for pair in pairs:
         groups[(pair[0]["bank_account_id"], pair[0]["date"])].append(pair)
@@ -1317,24 +1342,36 @@ def _save_auto_matches(pairs) -> dict:
     batch_ids = db.session.scalars(
         sa.insert(MatchBatch).returning(MatchBatch.id, sort_by_parameter_order=True),
         [dict(bank_account_id=b, date=d, created_at=now) for b, d in keys]).all()
-    match_rows, flat = [], []
-    for key, batch_id in zip(keys, batch_ids):
-        for ln, it, rule in groups[key]:
-            diff = money(ln["amount"] - it["amount"])
-            match_rows.append(dict(state="active", method="auto", rule_id=rule.id, bank_account_id=key[0],
-                                   date=key[1], bank_amount=ln["amount"], expected_amount=it["amount"],
-                                   difference=diff, writeoff_account_id=writeoff_id if diff else None,
-                                   batch_id=batch_id, created_at=now, created_by=actor))
-            flat.append((ln, it))
-    match_ids = db.session.scalars(sa.insert(Match).returning(Match.id, sort_by_parameter_order=True),
-                                   match_rows).all()
     conn = db.session.connection()
-    conn.execute(sa.insert(MatchLine.__table__), [
-        dict(match_id=mid, statement_line_id=ln["id"], active_line_id=ln["id"]) for mid, (ln, _it) in
-        zip(match_ids, flat)])
-    conn.execute(sa.insert(MatchExpected.__table__), [
-        dict(match_id=mid, expected_id=it["id"], active_expected_id=it["id"]) for mid, (_ln, it) in
-        zip(match_ids, flat)])
+    match_ids = _reserve_ids(Match.__table__, len(pairs))
+    # match rows as driver tuples, values stored as SQLAlchemy stores them on each backend
+    sqlite = conn.dialect.name == "sqlite"
+    conv = str if sqlite else (lambda v: v)
+    now_v = now.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else now
+    rule_ids = {}
+    match_rows, flat = [], []
+    ids = iter(match_ids)
+    for key, batch_id in zip(keys, batch_ids):
+        date_v = key[1].isoformat() if sqlite else key[1]
+        for ln, it, rule in groups[key]:
+            diff = ln["amount"] - it["amount"]
+            rid = rule_ids.get(rule) or rule_ids.setdefault(rule, rule.id)
+            match_rows.append((next(ids), "active", "auto", rid, key[0], date_v, conv(ln["amount"]),
+                               conv(it["amount"]), conv(diff), writeoff_id if diff else None, batch_id, now_v,
+                               actor))
+            flat.append((ln, it))
+    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    conn.exec_driver_sql(
+        "INSERT INTO finance_match (id, state, method, rule_id, bank_account_id, date, bank_amount, "
+        "expected_amount, difference, writeoff_account_id, batch_id, created_at, created_by) VALUES ("
+        + ", ".join([ph] * 13) + ")", match_rows)
+    # integer-only link rows straight to the driver: no per-row parameter processing
+    conn.exec_driver_sql(f"INSERT INTO finance_match_line (match_id, statement_line_id, active_line_id) "
+                         f"VALUES ({ph}, {ph}, {ph})", [(mid, ln["id"], ln["id"]) for mid, (ln, _it) in
+                                                       zip(match_ids, flat)])
+    conn.exec_driver_sql(f"INSERT INTO finance_match_expected (match_id, expected_id, active_expected_id) "
+                         f"VALUES ({ph}, {ph}, {ph})", [(mid, it["id"], it["id"]) for mid, (_ln, it) in
+                                                       zip(match_ids, flat)])
     by_rule: dict[str, int] = defaultdict(int)
     entry_of_batch = []
     for key, batch_id in zip(keys, batch_ids):
@@ -1353,7 +1390,8 @@ def _save_auto_matches(pairs) -> dict:
         entry = post_entry(bank.journal, key[1], acc.lines(),
                            memo=_("Automatic reconciliation of %(date)s (%(n)s matches)", date=key[1],
                                   n=len(groups[key])),
-                           source_type=SRC_MATCH_BATCH, source_id=batch_id, source_ref=f"batch {batch_id}")
+                           source_type=SRC_MATCH_BATCH, source_id=batch_id, source_ref=f"batch {batch_id}",
+                           accounts=all_accounts)
         entry_of_batch.append({"b_id": batch_id, "e_id": entry.id})
     mt = Match.__table__
     conn.execute(sa.update(mt).where(mt.c.batch_id == sa.bindparam("b_id")).values(entry_id=sa.bindparam("e_id")),
