@@ -18,6 +18,7 @@ from core.models import AuditLog, Category, Partner, Product, Sequence, Store, T
 
 class StoreView(ModelView):
     permission = "core.store"
+    store_field = "id"  # a user limited to some stores sees (and edits) only those
     column_list = ["code", "name", "kind", "city", "timezone", "active"]
     column_searchable_list = ["code", "name", "city"]
     column_filters = ["kind", "city", "active"]

@@ -185,3 +185,15 @@ def test_import_screen_checks_then_imports(client_as, session):
 def test_import_screen_needs_the_import_permission(client_as):
     client = client_as("core.product.read", "core.product.create")
     assert client.get("/admin/product-import/").status_code == 403
+
+
+def test_store_limited_users_see_only_their_stores_in_the_admin(client_as, session):
+    a = Store(code="LIM1", name="Limited one")
+    b = Store(code="LIM2", name="Limited two")
+    session.add_all([a, b])
+    session.commit()
+    client = client_as("core.store.read", "core.store.edit", stores=[a])
+    page = client.get("/admin/store/").get_data(as_text=True)
+    assert "Limited one" in page and "Limited two" not in page
+    assert client.get(f"/admin/store/edit/?id={b.id}").status_code in (302, 404)
+    assert client.get(f"/admin/store/edit/?id={a.id}").status_code == 200
