@@ -66,8 +66,8 @@ def o2o_base_data(session, app):
 
 @hookimpl
 def o2o_demo_data(session, app):
-    from addons.sales.services import create_base_data
-    create_base_data(session)
+    from addons.sales.demo import load_demo
+    load_demo(session, app)
 
 
 @hookimpl

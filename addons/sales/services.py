@@ -36,7 +36,7 @@ from flask import current_app
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.events import fire, hook
-from core.i18n import _
+from core.i18n import _, _l
 from core.models import Partner, Product, Store
 from core.services.sequences import next_number
 
@@ -342,14 +342,14 @@ def _stock_location_id(store_id: int) -> int:
 # --- state changes -----------------------------------------------------------------------------
 
 _STATE_WORDS = {
-    "draft": "a draft", "confirmed": "confirmed", "paid": "paid", "fulfilled": "fulfilled",
-    "cancelled": "cancelled",
+    "draft": _l("a draft"), "confirmed": _l("confirmed"), "paid": _l("paid"), "fulfilled": _l("fulfilled"),
+    "cancelled": _l("cancelled"),
 }
 
 
 def _refuse_state(order: Order, action: str):
     raise Conflict(_("Order %(number)s is %(state)s; it cannot be %(action)s.", number=order.number,
-                     state=_(_STATE_WORDS.get(order.state, order.state)), action=action),
+                     state=str(_STATE_WORDS.get(order.state, order.state)), action=action),
                    order=order.number, state=order.state)
 
 
