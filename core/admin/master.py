@@ -6,9 +6,11 @@ import os
 import re
 import secrets
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, make_response, redirect, request, url_for
 from flask_admin import expose
 from flask_login import current_user
+from markupsafe import Markup
+from wtforms import FileField
 
 from core.admin.views import BaseView, ModelView
 from core.db import db
@@ -41,6 +43,48 @@ class ProductView(ModelView):
     column_default_sort = "sku"
     form_excluded_columns = ["created_at", "updated_at", "image", "image_mimetype"]
     form_ajax_refs = {"category": {"fields": ["name"], "page_size": 20}}
+    form_extra_fields = {"image_upload": FileField(_l("Image (PNG, JPEG or WebP, at most 2 MB)"))}
+    column_details_list = ["sku", "barcode", "name", "description", "category", "unit", "tax", "list_price",
+                           "cost", "active", "image_mimetype", "created_at", "updated_at"]
+    column_formatters_detail = {"image_mimetype": lambda v, c, m, n: Markup(
+        f'<img src="{url_for(".image", id=m.id)}" style="max-width:240px" alt="">') if m.image_mimetype else ""}
+
+    def on_model_change(self, form, model, is_created):
+        upload = getattr(form, "image_upload", None)
+        data = upload.data if upload is not None else None
+        if data is not None and getattr(data, "filename", ""):
+            content = data.read(IMAGE_MAX_BYTES + 1)
+            kind = image_kind(content)
+            if kind is None:
+                raise ValueError(_("The image must be a PNG, JPEG or WebP picture."))
+            if len(content) > IMAGE_MAX_BYTES:
+                raise ValueError(_("The image is larger than 2 MB; make it smaller."))
+            model.image, model.image_mimetype = content, kind
+        super().on_model_change(form, model, is_created)
+
+    @expose("/image/<int:id>")
+    def image(self, id):
+        product = db.session.get(Product, id)
+        if product is None or not product.image_mimetype:
+            abort(404)
+        response = make_response(product.image)
+        response.mimetype = product.image_mimetype
+        response.headers["Cache-Control"] = "private, max-age=300"
+        return response
+
+
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def image_kind(content: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG or WebP picture, from its first bytes; None otherwise."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "image/webp"
+    return None
 
 
 class CategoryView(ModelView):

@@ -197,3 +197,28 @@ def test_store_limited_users_see_only_their_stores_in_the_admin(client_as, sessi
     assert "Limited one" in page and "Limited two" not in page
     assert client.get(f"/admin/store/edit/?id={b.id}").status_code in (302, 404)
     assert client.get(f"/admin/store/edit/?id={a.id}").status_code == 200
+
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+       b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7V\xbd\xfa\x00\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_product_image_upload_and_display(client_as, session, pc):
+    product = Product(sku="IMG-1", name="Pictured", unit=pc, list_price=Decimal("1"))
+    session.add(product)
+    session.commit()
+    client = client_as("core.product.read", "core.product.edit")
+    form = {"sku": "IMG-1", "name": "Pictured", "unit": str(pc.id), "list_price": "1", "cost": "0", "active": "y"}
+    url = f"/admin/product/edit/?id={product.id}"
+    response = client.submit(url, {**form, "image_upload": (io.BytesIO(b"just text"), "notes.txt")},
+                             content_type="multipart/form-data")
+    assert "PNG, JPEG or WebP" in response.get_data(as_text=True)
+    assert client.get(f"/admin/product/image/{product.id}").status_code == 404
+    response = client.submit(url, {**form, "image_upload": (io.BytesIO(PNG), "milk.png")},
+                             content_type="multipart/form-data")
+    assert response.status_code == 302
+    image = client.get(f"/admin/product/image/{product.id}")
+    assert image.status_code == 200 and image.mimetype == "image/png" and image.data == PNG
+    assert f"/admin/product/image/{product.id}" in client.get(
+        f"/admin/product/details/?id={product.id}").get_data(as_text=True)
+    assert client_as("core.store.read").get(f"/admin/product/image/{product.id}").status_code == 403
