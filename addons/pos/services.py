@@ -507,23 +507,41 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     from addons.sales import services as sales
 
     key = _check_key(idempotency_key)
-    register = get_register(register_id, user)
+    row = db.session.execute(
+        sa.select(PosRegister, PosSession)
+        .outerjoin(PosSession, PosSession.open_register_id == PosRegister.id)
+        .where(PosRegister.id == register_id)).first()
+    if row is None:
+        raise NotFound(_("There is no register with id %(id)s.", id=register_id))
+    register, pos_session = row
+    check_store_access(user, register.store_id, register)
     raw_lines = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (line or {}).items()} for line in lines or ()]
     raw_payments = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (p or {}).items()} for p in payments or ()]
     fingerprint = request_fingerprint(register.id, raw_lines, raw_payments, customer_id)
 
-    pos_session = open_session_of(register.id)
     if pos_session is None:
+        existing = find_sale(register.id, key)  # the retry of a sale made before the close
+        if existing is not None:
+            return _replay(existing, fingerprint)
         raise Conflict(_("Register %(register)s has no open session: open one with the counted float "
                          "before selling.", register=str(register)))
-    # the retry of a recorded sale answers its first result (the fast path; the unique
-    # constraint below is what guarantees it under a race)
-    existing = find_sale(register.id, key)
-    if existing is not None:
+
+    # Claim the key first. The unique constraint on (register, key) decides: a retry, even
+    # one racing the first request, fails here and answers the first result. Anything
+    # refused below rolls the claim back with the rest (the caller owns the transaction).
+    sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
+                   idempotency_key=key, request_hash=fingerprint, kind="sale", customer_id=customer_id,
+                   cashier_id=_user_id(user), created_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(sale)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        existing = find_sale(register.id, key)
+        if existing is None:
+            raise
         return _replay(existing, fingerprint)
-    if pos_session is None:
-        raise Conflict(_("Register %(register)s has no open session: open one with the counted float "
-                         "before selling.", register=str(register)))
+
     if not raw_lines:
         raise ValidationError(_("A sale needs at least one line."))
     if not raw_payments:
@@ -572,20 +590,6 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
             raise ValidationError(_("The amount paid by %(method)s must be more than zero.", method=method))
         sale_payments.append({"method": method, "amount": amount, "reference": p.get("reference")})
 
-    # claim the key: the unique constraint is the real guard against a racing retry
-    sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
-                   idempotency_key=key, request_hash=fingerprint, kind="sale", customer_id=customer_id,
-                   cashier_id=_user_id(user), created_at=utcnow())
-    try:
-        with db.session.begin_nested():
-            db.session.add(sale)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        existing = find_sale(register.id, key)
-        if existing is None:
-            raise
-        return _replay(existing, fingerprint)
-
     order = sales.create_order(channel="pos", store_id=register.store_id, lines=order_lines,
                                customer_id=customer_id, fulfilment="carry_out",
                                external_ref=f"pos:{register.id}:{key}"[:128])
@@ -593,7 +597,10 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
 
     # lock the register: numbers in order, no gaps; a close racing this sale is seen now
     counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=order.total)
-    state = db.session.scalar(sa.select(PosSession.state).where(PosSession.id == pos_session.id))
+    # PostgreSQL: a fresh read after the lock sees a close committed meanwhile (SQLite held the
+    # database's write lock since the request began: nothing can have closed it)
+    state = SESSION_OPEN if db.session.get_bind().dialect.name == "sqlite" else \
+        db.session.scalar(sa.select(PosSession.state).where(PosSession.id == pos_session.id))
     if state != SESSION_OPEN:
         raise Conflict(_("Session %(session)s was closed; open a new session.", session=pos_session.name))
     sale.receipt_number = counters.last_receipt

@@ -122,6 +122,15 @@ def test_idempotency_key_rules(shop, cashier):
     other = {**body, "lines": [{"barcode": shop.cup.barcode}], "idempotency_key": "abc"}
     r = cashier.post("/api/v1/pos/sales", json=other)
     assert r.status_code == 409 and "different sale" in r.get_json()["detail"]
+    # the session closes before the till's retry arrives: the retry still gets the first result
+    first = cashier.post("/api/v1/pos/sales", json={**body, "idempotency_key": "abc"}).get_json()
+    session_id = first["session_id"]
+    assert cashier.post(f"/api/v1/pos/sessions/{session_id}/close",
+                        json={"counts": {"cash": "111.00"}}).status_code == 200
+    r = cashier.post("/api/v1/pos/sales", json={**body, "idempotency_key": "abc"})
+    assert r.status_code == 200 and r.get_json() == first
+    r = cashier.post("/api/v1/pos/sales", json={**body, "idempotency_key": "new"})
+    assert r.status_code == 409 and "no open session" in r.get_json()["detail"]
 
 
 def test_permissions_and_csrf(shop, api_client, client_as):

@@ -79,9 +79,9 @@ def test_same_key_racing_is_recorded_once(fresh_database):
         db.engine.dispose()
 
 
-def test_key_recorded_between_check_and_insert_is_replayed(shop, cashier, monkeypatch):
-    """The window a read-then-write check leaves open: another request recorded the key after
-    our lookup. The insert hits the unique constraint and the first result is answered."""
+def test_a_retry_is_caught_by_the_unique_constraint(shop, cashier, monkeypatch):
+    """No read-then-write check: the till's key is claimed by an INSERT first; a retry hits the
+    unique constraint, and only then is the first result looked up and answered."""
     from addons.pos import services
     from addons.pos.models import PosSale
     from addons.sales.models import Order
@@ -91,18 +91,18 @@ def test_key_recorded_between_check_and_insert_is_replayed(shop, cashier, monkey
     open_session(cashier, shop.reg_a)
     body = {"register_id": shop.reg_a.id, "lines": [{"barcode": shop.tea.barcode}],
             "payments": [{"method": "cash", "amount": "20"}]}
-    first = cashier.post("/api/v1/pos/sales", json=body, headers={"Idempotency-Key": "gap-1"})
-    assert first.status_code == 201
-    stock, orders = on_hand(shop, shop.tea), db.session.scalar(sa.select(sa.func.count()).select_from(Order))
     real, calls = services.find_sale, []
 
-    def blind_once(register_id, key):
+    def spy(register_id, key):
         calls.append(key)
-        return None if len(calls) == 1 else real(register_id, key)
+        return real(register_id, key)
 
-    monkeypatch.setattr(services, "find_sale", blind_once)
+    monkeypatch.setattr(services, "find_sale", spy)
+    first = cashier.post("/api/v1/pos/sales", json=body, headers={"Idempotency-Key": "gap-1"})
+    assert first.status_code == 201 and calls == []  # a new sale: no lookup at all
+    stock, orders = on_hand(shop, shop.tea), db.session.scalar(sa.select(sa.func.count()).select_from(Order))
     again = cashier.post("/api/v1/pos/sales", json=body, headers={"Idempotency-Key": "gap-1"})
-    assert len(calls) == 2, "the unique constraint, not the lookup, must have caught the retry"
+    assert calls == ["gap-1"], "the unique constraint, not a lookup, must have caught the retry"
     assert again.status_code == 200 and again.get_json() == first.get_json()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == orders
