@@ -62,9 +62,11 @@ def seed(app, products: int) -> dict:
         ids = dict(db.session.execute(sa.select(Product.barcode, Product.id).where(Product.sku.like("B%"))).all())
         location = wh.stock_location(wh.warehouse_for_store(store.id).id)
         supplier = wh.virtual_location("supplier")
-        wh.post_moves([{"product_id": pid, "from_location_id": supplier.id, "to_location_id": location.id,
-                        "quantity": Decimal("100000"), "unit_cost": Decimal("1.5"), "source": "bench"}
-                       for pid in ids.values()])
+        moves = [{"product_id": pid, "from_location_id": supplier.id, "to_location_id": location.id,
+                  "quantity": Decimal("100000"), "unit_cost": Decimal("1.5"), "source": "bench"}
+                 for pid in ids.values()]
+        for start in range(0, len(moves), 500):  # one huge call overflows PostgreSQL's parser stack
+            wh.post_moves(moves[start:start + 500])
         register = pos.create_register(store.id, "R1", "Bench till")
         pos.open_session(register.id, "500")
         user = make_user("bench_cashier", ["pos.sell", "pos.session"], stores=[store])
