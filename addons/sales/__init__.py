@@ -87,3 +87,22 @@ def o2o_blueprints(app):
 def o2o_api_blueprints(app):
     from addons.sales.api import blueprint
     return [blueprint()]
+
+
+@hookimpl(optionalhook=True)
+def o2o_finance_backfill_sources(since, until):
+    """Paid orders (not cancelled) from ``since`` for ``o2o finance backfill`` (docs/hooks.md,
+    section finance). Added by the finance engineer; read only."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from addons.sales.models import Order
+    from core.db import db
+    q = (sa.select(Order).where(Order.paid_at.is_not(None), Order.state != "cancelled",
+                                Order.paid_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc))
+         .order_by(Order.paid_at, Order.id))
+    if until is not None:
+        q = q.where(Order.paid_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(),
+                                                        tzinfo=dt.timezone.utc))
+    return [("o2o_order_paid", order) for order in db.session.scalars(q)]
