@@ -64,3 +64,45 @@ def test_till_and_web_sales_through_the_real_services(real_app):
     tb = fin.trial_balance()
     assert tb["balanced"]
     assert {r["code"]: r["balance"] for r in tb["rows"]}["1010"] == 0
+
+
+def test_turning_finance_on_after_a_month_of_sales_then_backfill_once(real_app):
+    """Sales made while finance was off are not posted by themselves; `o2o finance backfill
+    --since` posts them, exactly once."""
+    from addons.finance import services as fin
+    from addons.sales import services as sales
+    from addons.warehouse import services as wh
+    from core.models import Product, Store, Tax, Unit
+
+    store = Store(code="FB", name="Backfill store")
+    db.session.add(store)
+    db.session.flush()
+    wh.ensure_store_warehouses()
+    tax = Tax(code="FB13", name="VAT 13", rate=D("13"))
+    db.session.add(tax)
+    product = Product(sku=f"FB-{uuid.uuid4().hex[:6]}", name="Rice", unit=db.session.scalar(sa.select(Unit)),
+                      tax=tax, list_price=D("22.60"))
+    db.session.add(product)
+    db.session.flush()
+    wh.receive(product.id, wh.stock_location(wh.warehouse_for_store(store.id).id).id, D("50"), D("4"), source="t")
+
+    pm = real_app.extensions["o2o"].pm
+    finance_plugin = pm.unregister(name="finance")  # finance is off while the month's sales happen
+    try:
+        orders = []
+        for i in range(3):
+            o = sales.create_order(channel="web", store_id=store.id, lines=[{"product_id": product.id,
+                                                                             "quantity": 1}])
+            orders.append(sales.pay_order(o.id, [{"method": "card", "amount": D("22.60")}]))
+    finally:
+        pm.register(finance_plugin, name="finance")
+    assert all(fin.find_posting("sales_order", o.id) is None for o in orders)
+
+    runner = real_app.test_cli_runner()
+    since = (dt.date.today() - dt.timedelta(days=31)).isoformat()
+    r = runner.invoke(args=["finance", "backfill", "--since", since])
+    assert r.exit_code == 0, r.output
+    assert "posted 3" in r.output
+    assert all(fin.find_posting("sales_order", o.id) is not None for o in orders)
+    r = runner.invoke(args=["finance", "backfill", "--since", since])
+    assert r.exit_code == 0 and "posted 0, 3 were already posted" in r.output

@@ -108,10 +108,14 @@ def test_nothing_is_matched_twice_and_undo_frees_it(day):
     card = item(f"card_settlement:card:{day[0].id}")
     lines = statement(["2026-11-21,475.00,DEP-F1-20261120,Deposit,\n", "2026-11-21,475.00,,copy,\n"])
     m = services.match([lines[0].id], [dep.id])
+    n_matches, n_entries = (db.session.scalar(sa.select(sa.func.count()).select_from(Match)),
+                            db.session.scalar(sa.select(sa.func.count()).select_from(services.Entry)))
     with pytest.raises(Conflict, match="statement line of 2026-11-21 for 475.00 .* already matched"):
         services.match([lines[0].id], [card.id], writeoff=True)
     with pytest.raises(Conflict, match="expected item DEP-F1-20261120 .* already matched"):
         services.match([lines[1].id], [dep.id])
+    assert (db.session.scalar(sa.select(sa.func.count()).select_from(Match)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(services.Entry))) == (n_matches, n_entries)
     # and the database refuses it too
     with pytest.raises(sa.exc.IntegrityError):
         with db.session.begin_nested():
