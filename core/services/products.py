@@ -18,6 +18,7 @@ written, with bulk INSERT/UPDATE statements in the caller's transaction.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -146,6 +147,34 @@ def _pg_update(conn, keys: list[str], params: list[dict], now, release_barcodes:
                          "WHERE product.id = t.id"), {"now": now})
 
 
+def _create_categories(session, paths, categories: dict) -> int:
+    """Create every missing category (and missing parents) of ``paths``, one INSERT per
+    tree level; ``categories`` (path -> id) is completed in place. Returns how many."""
+    from core.models import Category
+    missing: set[str] = set()
+    for path in paths:
+        parts = path.split(" / ")
+        for depth in range(1, len(parts) + 1):
+            prefix = " / ".join(parts[:depth])
+            if prefix not in categories:
+                missing.add(prefix)
+    table = Category.__table__
+    by_depth: dict[int, list[str]] = {}
+    for path in missing:
+        by_depth.setdefault(path.count(" / "), []).append(path)
+    for depth in sorted(by_depth):
+        level = sorted(by_depth[depth])
+        params = []
+        for path in level:
+            parent, _sep, name = path.rpartition(" / ")
+            params.append({"name": name, "parent_id": categories[parent] if parent else None})
+        ids = session.connection().execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), params).scalars().all()
+        categories.update(zip(level, ids))
+    return len(missing)
+
+
+@functools.lru_cache(maxsize=8192)
 def _split_path(path: str) -> str:
     return " / ".join(p.strip() for p in path.split("/") if p.strip())
 
@@ -153,7 +182,7 @@ def _split_path(path: str) -> str:
 def import_products(data, *, dry_run: bool = False, session=None, username: str | None = None) -> ImportResult:
     """Check the CSV ``data`` (bytes or str) and, if every row is valid and not ``dry_run``,
     create/update the products. Returns an ImportResult; never commits."""
-    from core.services.master import category_by_path, category_paths
+    from core.services.master import category_paths
     session = session if session is not None else db.session
     result = ImportResult(dry_run=dry_run)
     errors = result.errors
@@ -338,10 +367,8 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
 
     # --- write -------------------------------------------------------------------------
     if "category" in has:
-        for path in sorted({v["category"] for _l, v in rows if v.get("category")}):
-            if path not in categories:
-                categories[path] = category_by_path(path, create=True, session=session).id
-                result.categories_created += 1
+        wanted = {v["category"] for _l, v in rows if v.get("category")}
+        result.categories_created = _create_categories(session, wanted, categories)
         for _l, v in rows:
             path = v.pop("category")
             v["category_id"] = categories[path] if path else None
