@@ -116,7 +116,7 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
     story += _table(
         [_("Date"), _("Kind"), _("Reference"), _("Gross"), _("Fees"), _("Expected"), _("Bank"), _("Difference"),
          _("Matched")],
-        [[str(r["date"]), _(services.EXPLANATIONS[r["kind"]]), _p(r["reference"] or ""), fmt(r["gross"]),
+        [[str(r["date"]), str(services.EXPLANATIONS[r["kind"]]), _p(r["reference"] or ""), fmt(r["gross"]),
           fmt(r["fee"]), fmt(r["amount"]), fmt(r["bank"]), fmt(r["difference"]),
           _("yes") if r["matched"] else _("NO")] for r in fig["expected"]],
         widths=[18 * mm, 24 * mm, 38 * mm, 18 * mm, 14 * mm, 20 * mm, 20 * mm, 18 * mm, 14 * mm],

@@ -28,7 +28,7 @@ from sqlalchemy import func
 
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, ValidationError
-from core.i18n import _
+from core.i18n import _, _l
 from core.models import Store
 from addons.finance.models import (Account, AccountRole, BackfillRun, BankAccount, CsvFormat, Entry, EntryLine,
                                    ExpectedItem, Journal, Match, MatchBatch, MatchExpected, MatchLine, MatchRule,
@@ -1410,12 +1410,12 @@ def reconciliation_status() -> dict:
 # Figures for screens and reports (aggregated in SQL)
 # =========================================================================================
 
-EXPLANATIONS = {
-    "cash_deposit": "cash deposit",
-    "card_settlement": "card settlement",
-    "wallet_settlement": "wallet settlement",
-    "supplier_payment": "supplier payment",
-    "other": "other",
+EXPLANATIONS = {  # kinds of expected item, as screens and reports name them
+    "cash_deposit": _l("cash deposit"),
+    "card_settlement": _l("card settlement"),
+    "wallet_settlement": _l("wallet settlement"),
+    "supplier_payment": _l("supplier payment"),
+    "other": _l("other"),
 }
 
 
@@ -1573,18 +1573,18 @@ def reconciliation_figures(store_id: int, date_from, date_to) -> dict:
                 differences.append(dict(date=r["date"], kind="writeoff", amount=r["difference"],
                                         explanation=_("%(what)s %(ref)s: the bank shows %(bank)s, %(expected)s "
                                                       "expected; difference written off",
-                                                      what=_(EXPLANATIONS[r["kind"]]), ref=r["reference"] or "",
+                                                      what=str(EXPLANATIONS[r["kind"]]), ref=r["reference"] or "",
                                                       bank=fmt(r["bank"]), expected=fmt(r["amount"]))))
         else:
             r["bank"], r["difference"], r["matched"], r["bank_ref"] = ZERO, money(-r["amount"]), False, ""
             differences.append(dict(date=r["date"], kind="unmatched_expected", amount=money(-r["amount"]),
                                     explanation=_("%(what)s %(ref)s of %(amount)s: not found on the bank "
-                                                  "statement", what=_(EXPLANATIONS[r["kind"]]),
+                                                  "statement", what=str(EXPLANATIONS[r["kind"]]),
                                                   ref=r["reference"] or "", amount=fmt(r["amount"]))))
         if r["fee"]:
             differences.append(dict(date=r["date"], kind="fee", amount=money(-r["fee"]),
                                     explanation=_("%(what)s %(ref)s: provider fees %(fee)s on %(gross)s",
-                                                  what=_(EXPLANATIONS[r["kind"]]), ref=r["reference"] or "",
+                                                  what=str(EXPLANATIONS[r["kind"]]), ref=r["reference"] or "",
                                                   fee=fmt(r["fee"]), gross=fmt(r["gross"]))))
     # cash over/short from till closes
     over_short_id = role_account("cash_over_short").id
