@@ -46,6 +46,8 @@ from addons.sales.money import (HUNDRED, ZERO, currency_precision, exponent, rou
 
 SEQUENCE_CODE = "sales.order"
 UNIT_PRICE_EXP = Decimal("0.0001")
+MAX_QUANTITY = Decimal("1E11")   # Numeric(14, 3)
+MAX_AMOUNT = Decimal("1E10")     # Numeric(14, 4) unit prices; amounts Numeric(14, 3)
 
 __all__ = [
     "Order", "OrderLine", "Payment", "PaymentMethod", "ORDER_STATES", "FULFILMENTS",
@@ -293,6 +295,9 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
         if quantity <= 0:
             raise ValidationError(_("Line %(n)s: the quantity of %(product)s must be more than zero, not %(q)s.",
                                     n=n, product=str(product), q=quantity), field="lines", line=n)
+        if quantity >= MAX_QUANTITY:
+            raise ValidationError(_("Line %(n)s: the quantity of %(product)s (%(q)s) is too large.",
+                                    n=n, product=str(product), q=quantity), field="lines", line=n)
         digits = product.unit.digits if product.unit is not None else 3
         if _decimals(quantity) > min(digits, 3):
             raise ValidationError(_("Line %(n)s: %(product)s is sold in %(unit)s with %(d)s decimals; "
@@ -309,6 +314,9 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
             if price < 0:
                 raise ValidationError(_("Line %(n)s: the unit price of %(product)s cannot be negative.",
                                         n=n, product=str(product)), field="lines", line=n)
+            if price >= MAX_AMOUNT:
+                raise ValidationError(_("Line %(n)s: the unit price of %(product)s (%(p)s) is too large.",
+                                        n=n, product=str(product), p=price), field="lines", line=n)
             price = price.quantize(UNIT_PRICE_EXP)
         else:
             price = unit_price(product, quantity, store=store, customer=customer, channel=channel, when=now)
@@ -318,6 +326,8 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
             quantity=quantity, list_price=product.list_price, unit_price=price, discount=discount,
             tax_id=tax.id if tax else None, tax_rate=Decimal(tax.rate) if tax else ZERO))
     compute_totals(order, new_lines)
+    if order.total >= MAX_AMOUNT or any(l.total >= MAX_AMOUNT for l in new_lines):
+        raise ValidationError(_("The order total (%(total)s) is too large.", total=order.total), field="lines")
     # Everything is valid: from here on we write.
     order.number = next_number(SEQUENCE_CODE, store=store, date=now.date())
     order.lines = new_lines
@@ -387,6 +397,8 @@ def _check_amount(value, what: str, cur: str) -> Decimal:
     amount = _decimal(value, what)
     if amount <= 0:
         raise ValidationError(_("%(what)s must be more than zero, not %(amount)s.", what=what, amount=amount))
+    if amount >= MAX_AMOUNT:
+        raise ValidationError(_("%(what)s (%(amount)s) is too large.", what=what, amount=amount))
     if _decimals(amount) > currency_precision(cur):
         raise ValidationError(_("%(what)s has more decimals than the currency %(cur)s allows (%(d)s).",
                                 what=what, cur=cur, d=currency_precision(cur)))

@@ -390,6 +390,9 @@ def test_confirm_beyond_available_is_refused(world):
     (lambda w: [{"product_id": w.tea.id, "quantity": "abc"}], "must be a number"),
     (lambda w: [{"quantity": D(1)}], "needs a product_id"),
     (lambda w: [], "at least one line"),
+    (lambda w: [line(w.tea, "1E12")], "too large"),
+    (lambda w: [line(w.tea, 1, unit_price=D("1E13"))], "too large"),
+    (lambda w: [line(w.tea, "99999999999", unit_price=D("1000"))], "too large"),
 ])
 def test_bad_lines_are_refused_and_nothing_is_written(world, make_lines, message):
     before = count(Order), count(OrderLine)
