@@ -470,12 +470,15 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
     if receipts:
         _update_average_costs(receipts, now)
     ids = _insert_moves(clean)
+    new_instance = StockMove.__mapper__.class_manager.new_instance
     rows = []
     for move_id, values in zip(ids, clean):
-        obj = StockMove(id=move_id, **values)
+        # the row as inserted: loaded values straight into the instance, no change events
+        obj = new_instance()
+        obj.__dict__.update(values, id=move_id)
         make_transient_to_detached(obj)
-        session.add(obj)
         rows.append(obj)
+    session.add_all(rows)
     fire("o2o_stock_moved", moves=rows)
     return rows
 
@@ -483,6 +486,8 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
 def _insert_moves(rows: list[dict]) -> list[int]:
     """Insert ledger rows in one round trip and return their ids, in order."""
     session = _session()
+    if len(rows) == 1:
+        return [session.execute(move_t.insert().returning(move_t.c.id), rows[0]).scalar_one()]
     if _is_pg():
         ids = session.execute(sa.text("SELECT nextval(pg_get_serial_sequence('warehouse_move', 'id')) "
                                       "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
@@ -525,9 +530,16 @@ def _apply_quant_updates(plan, products, locations, check) -> None:
     session = _session()
     if not plan["keys"]:
         return
+    if not plan["guarded"]:
+        # only increases (receipts): one upsert per row, in key order, which also takes the
+        # row locks in that order
+        if plan["plain"]:
+            by_key = {(c["product_id"], c["location_id"]): c for c in plan["creatable"]}
+            session.execute(_quant_upsert(), [dict(by_key[(r["p"], r["l"])], on_hand=r["d"]) for r in plan["plain"]])
+        return
     if plan["creatable"]:
         session.execute(_quant_insert_missing(), plan["creatable"])
-    if _is_pg():
+    if _is_pg() and len(plan["keys"]) > 1:  # one row needs no ordering: its UPDATE locks it
         session.execute(_LOCK_SQL, {"keys": plan["keys"]})
     for row in plan["guarded"]:
         params = {"p": row["p"], "l": row["l"], "d": row["d"], "r": row["r"], "need": row["need"]}
@@ -535,6 +547,12 @@ def _apply_quant_updates(plan, products, locations, check) -> None:
             _refuse_shortage(row["p"], row["l"], -row["d"], products, locations, check)
     if plan["plain"]:
         session.execute(_INCREASE_SQL, plan["plain"])
+
+
+def _quant_upsert():
+    stmt = _dialect_insert(quant_t)
+    return stmt.on_conflict_do_update(index_elements=["product_id", "location_id"],
+                                      set_={"on_hand": quant_t.c.on_hand + stmt.excluded.on_hand})
 
 
 def _quant_insert_missing():
@@ -1024,8 +1042,18 @@ def _milli(expr):
     return sa.cast(sa.func.round(expr * 1000), sa.BigInteger)
 
 
+_MILLI: dict[int, Decimal] = {}
+
+
 def _from_milli(value) -> Decimal:
-    return Decimal(int(value or 0)).scaleb(-3)
+    """Thousandths back to a Decimal; stock quantities repeat a lot, so remember them."""
+    value = int(value or 0)
+    found = _MILLI.get(value)
+    if found is None:
+        found = Decimal(value).scaleb(-3)
+        if len(_MILLI) < 100_000:
+            _MILLI[value] = found
+    return found
 
 
 def _warehouse_quants(warehouse_id):
