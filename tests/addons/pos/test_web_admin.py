@@ -73,3 +73,17 @@ def test_admin_lists_are_store_scoped(shop, cashier, client_as):
     assert sess["name"] not in manager_b.get("/admin/pos_session/").get_data(as_text=True)
     assert manager_b.get(f"/admin/pos_session/details/?id={sess['id']}").status_code in (302, 404)
     assert sale["receipt"]
+
+
+def test_admin_creates_a_register_for_its_own_store_only(shop, client_as):
+    from addons.pos.models import PosRegister, PosRegisterCounter
+    import sqlalchemy as sa
+    manager = client_as("pos.register.read", "pos.register.create", stores=[shop.a])
+    r = manager.submit("/admin/pos_register/new/", {"store": str(shop.a.id), "code": "R9", "name": "Till 9",
+                                                     "active": "y"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    reg = db.session.scalar(sa.select(PosRegister).where(PosRegister.code == "R9"))
+    assert reg is not None and reg.store_id == shop.a.id
+    assert db.session.get(PosRegisterCounter, reg.id) is not None
+    manager.submit("/admin/pos_register/new/", {"store": str(shop.b.id), "code": "R8", "name": "Till 8"})
+    assert db.session.scalar(sa.select(PosRegister).where(PosRegister.code == "R8")) is None
