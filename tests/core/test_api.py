@@ -274,7 +274,9 @@ def test_audit_records_the_api_user(api_client, session, data):
 
 # --- OpenAPI ---------------------------------------------------------------------------
 
-def test_openapi_document_lists_every_route(app):
+@pytest.mark.parametrize("addons", ["core", "all"])
+def test_openapi_document_lists_every_route(make_app, addons):
+    app = make_app(addons=[] if addons == "core" else None)
     client = app.test_client()
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
@@ -297,6 +299,10 @@ def test_openapi_document_lists_every_route(app):
             for p in op.get("parameters", []):
                 if p["in"] == "path":
                     assert "{" + p["name"] + "}" in path
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if op.get("security") != []:
+                assert "401" in op["responses"], f"{method} {path} does not document 401"
     create = doc["paths"]["/api/v1/products"]["post"]
     assert create["x-permission"] == "core.product.create"
     assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProductIn")
