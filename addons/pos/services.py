@@ -708,7 +708,12 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
                           "net_amount": _fmt(l_total - l_tax), "discount_amount": "0.00"})
         total, tax, net = total + l_total, tax + l_tax, net + l_total - l_tax
     method = method or (doc["payments"][0]["method"] if doc["payments"] else cash_method_code())
-    is_cash = method == cash_method_code() or any(p["method"] == method and p.get("is_cash") for p in doc["payments"])
+    from addons.sales import services as sales
+    methods = {m.code: m for m in sales.payment_methods()}
+    if method not in methods:
+        raise ValidationError(_("Unknown payment method %(code)r; the methods are: %(known)s.",
+                                code=method, known=", ".join(sorted(methods))))
+    is_cash = bool(methods[method].is_cash)
 
     sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
                    idempotency_key=key, request_hash=fingerprint, kind="refund", refund_of_id=original.id,

@@ -48,7 +48,7 @@
     el.className = "net " + (on ? "online" : "offline");
   }
 
-  async function call(method, path, body, extraHeaders) {
+  async function call(method, path, body, extraHeaders, retried) {
     const headers = Object.assign({ "Accept": "application/json", "X-CSRFToken": csrf }, extraHeaders || {});
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const r = await fetch(API + path, { method, headers, credentials: "same-origin",
@@ -56,9 +56,9 @@
     setOnline(true);
     let data = null;
     try { data = await r.json(); } catch (e) { data = null; }
-    if (r.status === 403 && data && String(data.type || "").endsWith("/csrf")) {
-      await refreshCsrf();
-      return call(method, path, body, extraHeaders);
+    if (r.status === 403 && !retried && data && String(data.type || "").endsWith("/csrf")) {
+      await refreshCsrf();   // the page outlived its token: take a fresh one, once
+      return call(method, path, body, extraHeaders, true);
     }
     return { status: r.status, data, headers: r.headers };
   }

@@ -143,3 +143,25 @@ def test_permissions_and_csrf(shop, api_client, client_as):
     web = client_as("pos.sell", "pos.session", stores=[shop.a])
     r = web.post(f"/api/v1/pos/registers/{shop.reg_a.id}/sessions", json={"opening_float": "1"})
     assert r.status_code == 403 and "token" in r.get_json()["detail"]
+
+
+def test_refund_refusals(shop, cashier):
+    from addons.pos.models import PosJournalEntry, PosSale
+    open_session(cashier, shop.reg_a)
+    sale = sell(cashier, shop.reg_a, [{"barcode": shop.tea.barcode}], GOOD_PAY)
+    before = (db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)),
+              db.session.scalar(sa.select(sa.func.count()).select_from(PosJournalEntry)))
+    url = f"/api/v1/pos/sales/{sale['id']}/refund"
+    r = cashier.post(url, json={"idempotency_key": "r1", "reason": "x", "method": "bogus"})
+    assert r.status_code == 422 and "bogus" in r.get_json()["detail"]
+    r = cashier.post(url, json={"idempotency_key": "r2", "reason": "x",
+                                "lines": [{"product_id": shop.tea.id, "quantity": "2"}]})
+    assert r.status_code == 422 and "Only 1.000 of Green tea" in r.get_json()["detail"]
+    r = cashier.post(url, json={"idempotency_key": "r3", "reason": "x",
+                                "lines": [{"product_id": shop.cup.id, "quantity": "1"}]})
+    assert r.status_code == 422 and "not on receipt" in r.get_json()["detail"]
+    assert (db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)),
+            db.session.scalar(sa.select(sa.func.count()).select_from(PosJournalEntry))) == before
+    assert cashier.post(url, json={"idempotency_key": "r4", "reason": "x"}).status_code == 201
+    r = cashier.post(url, json={"idempotency_key": "r5", "reason": "x"})
+    assert r.status_code == 409 and "already been refunded in full" in r.get_json()["detail"]
