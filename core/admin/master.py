@@ -33,6 +33,22 @@ class PartnerView(ModelView):
     column_searchable_list = ["ref", "name", "email", "phone"]
     column_filters = ["is_customer", "is_supplier", "city", "active"]
     form_excluded_columns = ["created_at", "updated_at"]
+    form_args = {"ref": {"description": _l("Left empty: the next partner number.")}}
+
+    def on_model_change(self, form, model, is_created):
+        if not (model.is_customer or model.is_supplier):
+            raise ValueError(_("Say whether %(name)s is a customer, a supplier or both.", name=model.name))
+        from core.errors import Conflict
+        from core.services.master import _check_partner_unique
+        try:
+            with db.session.no_autoflush:
+                _check_partner_unique(db.session, model)
+        except Conflict as exc:
+            raise ValueError(exc.message) from None
+        if not model.ref:
+            from core.services.sequences import next_number
+            model.ref = next_number("core.partner")
+        super().on_model_change(form, model, is_created)
 
 
 class ProductView(ModelView):
@@ -60,6 +76,13 @@ class ProductView(ModelView):
             if len(content) > IMAGE_MAX_BYTES:
                 raise ValueError(_("The image is larger than 2 MB; make it smaller."))
             model.image, model.image_mimetype = content, kind
+        from core.errors import Conflict
+        from core.services.master import _check_product_unique
+        try:
+            with db.session.no_autoflush:
+                _check_product_unique(db.session, model)
+        except Conflict as exc:  # a clear sentence instead of the database's constraint name
+            raise ValueError(exc.message) from None
         super().on_model_change(form, model, is_created)
 
     @expose("/image/<int:id>")

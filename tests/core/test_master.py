@@ -222,3 +222,20 @@ def test_product_image_upload_and_display(client_as, session, pc):
     assert f"/admin/product/image/{product.id}" in client.get(
         f"/admin/product/details/?id={product.id}").get_data(as_text=True)
     assert client_as("core.store.read").get(f"/admin/product/image/{product.id}").status_code == 403
+
+
+def test_admin_partner_gets_a_number_and_duplicate_sku_is_refused(client_as, session, pc):
+    client = client_as("core.partner.read", "core.partner.create", "core.product.read", "core.product.create")
+    response = client.submit("/admin/partner/new/", {"name": "Walk-in customer", "is_customer": "y",
+                                                     "active": "y"})
+    assert response.status_code == 302
+    partner = session.scalar(sa.select(Partner).where(Partner.name == "Walk-in customer"))
+    assert partner.ref and partner.ref.startswith("P")
+    response = client.submit("/admin/partner/new/", {"name": "Neither", "active": "y"})
+    assert "customer, a supplier or both" in response.get_data(as_text=True)
+    session.add(Product(sku="DUP-1", name="First", unit=pc))
+    session.commit()
+    response = client.submit("/admin/product/new/", {"sku": "DUP-1", "name": "Second", "unit": str(pc.id),
+                                                     "list_price": "1", "cost": "0", "active": "y"})
+    assert "already exists" in response.get_data(as_text=True).lower()  # the form's own unique check
+    assert session.scalar(sa.select(sa.func.count()).select_from(Product).where(Product.sku == "DUP-1")) == 1
