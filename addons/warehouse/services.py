@@ -814,7 +814,7 @@ def ship_transfer(transfer_id) -> Transfer:
     src = stock_location(tr.from_warehouse_id).id
     transit = virtual_location(TRANSIT).id
     _post([{"product_id": line.product_id, "from_location_id": src, "to_location_id": transit,
-            "quantity": line.quantity, "unit_cost": average_cost(line.product_id), "source": tr.number}
+            "quantity": line.quantity, "unit_cost": "average", "source": tr.number}
            for line in tr.lines], transfer_id=tr.id)
     tr.state, tr.shipped_at = "shipped", utcnow()
     _session().flush()
@@ -861,11 +861,10 @@ def receive_transfer(transfer_id, lines: list[dict] | None = None) -> Transfer:
                                     n=received + damaged, product=_product_label(line.product),
                                     place=_place_label(tr.to_warehouse), shipped=line.quantity))
         missing = line.quantity - received - damaged
-        cost = average_cost(line.product_id)
         for qty, to in ((received, dst), (damaged, scrap_loc), (missing, loss)):
             if qty > 0:
                 moves.append({"product_id": line.product_id, "from_location_id": transit, "to_location_id": to,
-                              "quantity": qty, "unit_cost": cost, "source": tr.number})
+                              "quantity": qty, "unit_cost": "average", "source": tr.number})
         line.received_quantity, line.damaged_quantity, line.difference = received, damaged, missing
     _post(moves, transfer_id=tr.id)
     tr.state, tr.received_at = "received", utcnow()

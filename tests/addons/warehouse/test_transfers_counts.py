@@ -187,3 +187,23 @@ def test_stock_verify_cli(wh, app):
     result = runner.invoke(args=["stock", "verify"])
     assert result.exit_code == 1
     assert "WHT0" in result.output and "WHT-A/STOCK" in result.output and "ledger 10.000" in result.output
+
+
+def test_valuation_and_release_expired_cli(wh, app, tmp_path):
+    import datetime as dt
+    from pypdf import PdfReader
+    s = wh.s
+    s.receive(wh.tea.id, wh.loc_a.id, D(10), D("2.5"), source="PO")
+    s.reserve(wh.tea.id, wh.loc_a.id, D(4), source="CART",
+              expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    out = tmp_path / "valuation.pdf"
+    result = runner.invoke(args=["stock", "valuation", "--pdf", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "25.00" in result.output
+    text = "".join(p.extract_text() for p in PdfReader(str(out)).pages)
+    assert "WHT-A" in text and "25.00" in text
+    result = runner.invoke(args=["stock", "release-expired"])
+    assert result.exit_code == 0 and "released 1" in result.output, result.output
+    assert s.available(wh.tea.id, wh.wh_a.id) == D(10)
