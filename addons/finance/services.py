@@ -1360,18 +1360,34 @@ def _save_auto_matches(pairs) -> dict:
                                conv(it["amount"]), conv(diff), writeoff_id if diff else None, batch_id, now_v,
                                actor))
             flat.append((ln, it))
-    ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    conn.exec_driver_sql(
-        "INSERT INTO finance_match (id, state, method, rule_id, bank_account_id, date, bank_amount, "
-        "expected_amount, difference, writeoff_account_id, batch_id, created_at, created_by) VALUES ("
-        + ", ".join([ph] * 13) + ")", match_rows)
-    # integer-only link rows straight to the driver: no per-row parameter processing
-    conn.exec_driver_sql(f"INSERT INTO finance_match_line (match_id, statement_line_id, active_line_id) "
-                         f"VALUES ({ph}, {ph}, {ph})", [(mid, ln["id"], ln["id"]) for mid, (ln, _it) in
-                                                       zip(match_ids, flat)])
-    conn.exec_driver_sql(f"INSERT INTO finance_match_expected (match_id, expected_id, active_expected_id) "
-                         f"VALUES ({ph}, {ph}, {ph})", [(mid, it["id"], it["id"]) for mid, (_ln, it) in
-                                                       zip(match_ids, flat)])
+    link_lines = [(mid, ln["id"], ln["id"]) for mid, (ln, _it) in zip(match_ids, flat)]
+    link_items = [(mid, it["id"], it["id"]) for mid, (_ln, it) in zip(match_ids, flat)]
+    match_cols = ("id, state, method, rule_id, bank_account_id, date, bank_amount, expected_amount, difference, "
+                  "writeoff_account_id, batch_id, created_at, created_by")
+    if conn.dialect.name == "postgresql":
+        # one statement per table: arrays unnested server-side instead of a row per round trip
+        cols = list(zip(*match_rows))
+        conn.exec_driver_sql(
+            f"INSERT INTO finance_match ({match_cols}) SELECT u.id, %s, %s, u.rule_id, u.bank_id, u.date, u.bank, "
+            "u.expected, u.diff, u.wo, u.batch, %s, %s FROM unnest(%s::int[], %s::int[], %s::int[], %s::date[], "
+            "%s::numeric[], %s::numeric[], %s::numeric[], %s::int[], %s::int[]) "
+            "AS u(id, rule_id, bank_id, date, bank, expected, diff, wo, batch)",
+            ("active", "auto", now, actor, list(cols[0]), list(cols[3]), list(cols[4]), list(cols[5]),
+             list(cols[6]), list(cols[7]), list(cols[8]), list(cols[9]), list(cols[10])))
+        for table, cols_ in (("finance_match_line", "match_id, statement_line_id, active_line_id"),
+                             ("finance_match_expected", "match_id, expected_id, active_expected_id")):
+            rows = link_lines if table == "finance_match_line" else link_items
+            a, b, c = (list(x) for x in zip(*rows))
+            conn.exec_driver_sql(f"INSERT INTO {table} ({cols_}) SELECT * FROM unnest(%s::int[], %s::int[], "
+                                 "%s::int[])", (a, b, c))
+    else:
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO finance_match ({match_cols}) VALUES ({', '.join([ph] * 13)})",
+                             match_rows)
+        conn.exec_driver_sql(f"INSERT INTO finance_match_line (match_id, statement_line_id, active_line_id) "
+                             f"VALUES ({ph}, {ph}, {ph})", link_lines)
+        conn.exec_driver_sql(f"INSERT INTO finance_match_expected (match_id, expected_id, active_expected_id) "
+                             f"VALUES ({ph}, {ph}, {ph})", link_items)
     by_rule: dict[str, int] = defaultdict(int)
     entry_of_batch = []
     for key, batch_id in zip(keys, batch_ids):

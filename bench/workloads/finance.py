@@ -51,12 +51,12 @@ def _sales_data(session, store_id: int, n: int, rng: random.Random):
     from addons.finance.models import Entry, EntryLine, ExpectedItem
     jr = services.journal("SALES")
     acc = {c: services.account(c).id for c in ("1010", "1120", "1130", "4000", "2200")}
-    start_id = (session.scalar(sa.select(sa.func.max(Entry.id))) or 0) + 1
+    ids = services._reserve_ids(Entry.__table__, n)  # PostgreSQL: from the sequence
     entries, lines = [], []
     per_day: dict = {}
     now = dt.datetime.now(dt.timezone.utc)
     for i in range(n):
-        eid = start_id + i
+        eid = ids[i]
         day = MONTH + dt.timedelta(days=i % 31)
         total = Decimal(rng.randint(100, 20_000)) / 100
         net = (total / Decimal("1.13")).quantize(Decimal("0.01"))
