@@ -84,6 +84,12 @@ def o2o_blueprints(app):
 
 
 @hookimpl
+def o2o_cli_commands(app):
+    from addons.sales.cli import sales
+    return [sales]
+
+
+@hookimpl
 def o2o_api_blueprints(app):
     from addons.sales.api import blueprint
     return [blueprint()]
