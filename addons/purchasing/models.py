@@ -298,19 +298,22 @@ class ReplenishRun(IdMixin, db.Model):
 
 class ProposalLine(db.Model):
     """One proposed purchase (``action='buy'``) or transfer from the distribution centre
-    (``action='transfer'``) for a warehouse's shortfall of a product."""
+    (``action='transfer'``) for a warehouse's shortfall of a product.
+
+    A working table filled by one INSERT ... SELECT of up to a million rows: its columns are
+    taken from existing rows in that statement, so it carries no foreign keys (on
+    PostgreSQL their checks cost more than the proposal itself)."""
     __tablename__ = "purchasing_proposal_line"
     __table_args__ = (sa.Index("ix_purchasing_proposal_line_run_group", "run_id", "action", "supplier_id",
                                "warehouse_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    run_id: Mapped[int] = mapped_column(sa.ForeignKey("purchasing_replenish_run.id", ondelete="CASCADE"),
-                                        nullable=False)
-    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), nullable=False)
-    warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_warehouse.id"), nullable=False)
+    run_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    product_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    warehouse_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     action: Mapped[str] = mapped_column(sa.String(8), nullable=False, default="buy")  # buy | transfer
-    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"))
-    source_warehouse_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_warehouse.id"))
+    supplier_id: Mapped[int | None] = mapped_column(sa.Integer)
+    source_warehouse_id: Mapped[int | None] = mapped_column(sa.Integer)
     on_hand: Mapped[Decimal] = mapped_column(Quantity, nullable=False, default=Decimal(0))
     reserved: Mapped[Decimal] = mapped_column(Quantity, nullable=False, default=Decimal(0))
     incoming: Mapped[Decimal] = mapped_column(Quantity, nullable=False, default=Decimal(0))
@@ -320,11 +323,17 @@ class ProposalLine(db.Model):
     quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)   # to order (pack, minimum), editable
     unit_price: Mapped[Decimal | None] = mapped_column(UnitPrice)
     selected: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
-    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchasing_order.id"))
-    transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_transfer.id"))
+    order_id: Mapped[int | None] = mapped_column(sa.Integer)
+    transfer_id: Mapped[int | None] = mapped_column(sa.Integer)
 
-    run: Mapped[ReplenishRun] = relationship()
-    product = relationship("Product", lazy="joined", viewonly=True)
-    warehouse = relationship("Warehouse", foreign_keys=[warehouse_id], lazy="joined", viewonly=True)
-    source_warehouse = relationship("Warehouse", foreign_keys=[source_warehouse_id], viewonly=True)
-    supplier = relationship("Partner", lazy="joined", viewonly=True)
+    run: Mapped[ReplenishRun] = relationship(primaryjoin="foreign(ProposalLine.run_id) == ReplenishRun.id",
+                                             viewonly=True)
+    product = relationship("Product", primaryjoin="foreign(ProposalLine.product_id) == Product.id",
+                           lazy="joined", viewonly=True)
+    warehouse = relationship("Warehouse", primaryjoin="foreign(ProposalLine.warehouse_id) == Warehouse.id",
+                             lazy="joined", viewonly=True)
+    source_warehouse = relationship("Warehouse",
+                                    primaryjoin="foreign(ProposalLine.source_warehouse_id) == Warehouse.id",
+                                    viewonly=True)
+    supplier = relationship("Partner", primaryjoin="foreign(ProposalLine.supplier_id) == Partner.id",
+                            lazy="joined", viewonly=True)

@@ -180,13 +180,6 @@ def upgrade():
     sa.Column('selected', sa.Boolean(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('transfer_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['order_id'], ['purchasing_order.id'], name=op.f('fk_purchasing_proposal_line_order_id_purchasing_order')),
-    sa.ForeignKeyConstraint(['product_id'], ['product.id'], name=op.f('fk_purchasing_proposal_line_product_id_product')),
-    sa.ForeignKeyConstraint(['run_id'], ['purchasing_replenish_run.id'], name=op.f('fk_purchasing_proposal_line_run_id_purchasing_replenish_run'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['source_warehouse_id'], ['warehouse_warehouse.id'], name=op.f('fk_purchasing_proposal_line_source_warehouse_id_warehouse_warehouse')),
-    sa.ForeignKeyConstraint(['supplier_id'], ['partner.id'], name=op.f('fk_purchasing_proposal_line_supplier_id_partner')),
-    sa.ForeignKeyConstraint(['transfer_id'], ['warehouse_transfer.id'], name=op.f('fk_purchasing_proposal_line_transfer_id_warehouse_transfer')),
-    sa.ForeignKeyConstraint(['warehouse_id'], ['warehouse_warehouse.id'], name=op.f('fk_purchasing_proposal_line_warehouse_id_warehouse_warehouse')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_purchasing_proposal_line'))
     )
     with op.batch_alter_table('purchasing_proposal_line', schema=None) as batch_op:
