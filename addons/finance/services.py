@@ -1342,54 +1342,8 @@ def _save_auto_matches(pairs) -> dict:
     batch_ids = db.session.scalars(
         sa.insert(MatchBatch).returning(MatchBatch.id, sort_by_parameter_order=True),
         [dict(bank_account_id=b, date=d, created_at=now) for b, d in keys]).all()
-    conn = db.session.connection()
-    match_ids = _reserve_ids(Match.__table__, len(pairs))
-    # match rows as driver tuples, values stored as SQLAlchemy stores them on each backend
-    sqlite = conn.dialect.name == "sqlite"
-    conv = str if sqlite else (lambda v: v)
-    now_v = now.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else now
-    rule_ids = {}
-    match_rows, flat = [], []
-    ids = iter(match_ids)
-    for key, batch_id in zip(keys, batch_ids):
-        date_v = key[1].isoformat() if sqlite else key[1]
-        for ln, it, rule in groups[key]:
-            diff = ln["amount"] - it["amount"]
-            rid = rule_ids.get(rule) or rule_ids.setdefault(rule, rule.id)
-            match_rows.append((next(ids), "active", "auto", rid, key[0], date_v, conv(ln["amount"]),
-                               conv(it["amount"]), conv(diff), writeoff_id if diff else None, batch_id, now_v,
-                               actor))
-            flat.append((ln, it))
-    link_lines = [(mid, ln["id"], ln["id"]) for mid, (ln, _it) in zip(match_ids, flat)]
-    link_items = [(mid, it["id"], it["id"]) for mid, (_ln, it) in zip(match_ids, flat)]
-    match_cols = ("id, state, method, rule_id, bank_account_id, date, bank_amount, expected_amount, difference, "
-                  "writeoff_account_id, batch_id, created_at, created_by")
-    if conn.dialect.name == "postgresql":
-        # one statement per table: arrays unnested server-side instead of a row per round trip
-        cols = list(zip(*match_rows))
-        conn.exec_driver_sql(
-            f"INSERT INTO finance_match ({match_cols}) SELECT u.id, %s, %s, u.rule_id, u.bank_id, u.date, u.bank, "
-            "u.expected, u.diff, u.wo, u.batch, %s, %s FROM unnest(%s::int[], %s::int[], %s::int[], %s::date[], "
-            "%s::numeric[], %s::numeric[], %s::numeric[], %s::int[], %s::int[]) "
-            "AS u(id, rule_id, bank_id, date, bank, expected, diff, wo, batch)",
-            ("active", "auto", now, actor, list(cols[0]), list(cols[3]), list(cols[4]), list(cols[5]),
-             list(cols[6]), list(cols[7]), list(cols[8]), list(cols[9]), list(cols[10])))
-        for table, cols_ in (("finance_match_line", "match_id, statement_line_id, active_line_id"),
-                             ("finance_match_expected", "match_id, expected_id, active_expected_id")):
-            rows = link_lines if table == "finance_match_line" else link_items
-            a, b, c = (list(x) for x in zip(*rows))
-            conn.exec_driver_sql(f"INSERT INTO {table} ({cols_}) SELECT * FROM unnest(%s::int[], %s::int[], "
-                                 "%s::int[])", (a, b, c))
-    else:
-        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(f"INSERT INTO finance_match ({match_cols}) VALUES ({', '.join([ph] * 13)})",
-                             match_rows)
-        conn.exec_driver_sql(f"INSERT INTO finance_match_line (match_id, statement_line_id, active_line_id) "
-                             f"VALUES ({ph}, {ph}, {ph})", link_lines)
-        conn.exec_driver_sql(f"INSERT INTO finance_match_expected (match_id, expected_id, active_expected_id) "
-                             f"VALUES ({ph}, {ph}, {ph})", link_items)
     by_rule: dict[str, int] = defaultdict(int)
-    entry_of_batch = []
+    entry_of_batch: dict[int, int] = {}
     for key, batch_id in zip(keys, batch_ids):
         bank = banks[key[0]]
         acc = _Lines()
@@ -1408,10 +1362,53 @@ def _save_auto_matches(pairs) -> dict:
                                   n=len(groups[key])),
                            source_type=SRC_MATCH_BATCH, source_id=batch_id, source_ref=f"batch {batch_id}",
                            accounts=all_accounts)
-        entry_of_batch.append({"b_id": batch_id, "e_id": entry.id})
-    mt = Match.__table__
-    conn.execute(sa.update(mt).where(mt.c.batch_id == sa.bindparam("b_id")).values(entry_id=sa.bindparam("e_id")),
-                 entry_of_batch)
+        entry_of_batch[batch_id] = entry.id
+    conn = db.session.connection()
+    match_ids = _reserve_ids(Match.__table__, len(pairs))
+    # match rows as driver tuples, values stored as SQLAlchemy stores them on each backend
+    sqlite = conn.dialect.name == "sqlite"
+    conv = str if sqlite else (lambda v: v)
+    now_v = now.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else now
+    rule_ids = {}
+    match_rows, flat = [], []
+    ids = iter(match_ids)
+    for key, batch_id in zip(keys, batch_ids):
+        date_v = key[1].isoformat() if sqlite else key[1]
+        for ln, it, rule in groups[key]:
+            diff = ln["amount"] - it["amount"]
+            rid = rule_ids.get(rule) or rule_ids.setdefault(rule, rule.id)
+            match_rows.append((next(ids), "active", "auto", rid, key[0], date_v, conv(ln["amount"]),
+                               conv(it["amount"]), conv(diff), writeoff_id if diff else None, batch_id,
+                               entry_of_batch[batch_id], now_v, actor))
+            flat.append((ln, it))
+    link_lines = [(mid, ln["id"], ln["id"]) for mid, (ln, _it) in zip(match_ids, flat)]
+    link_items = [(mid, it["id"], it["id"]) for mid, (_ln, it) in zip(match_ids, flat)]
+    match_cols = ("id, state, method, rule_id, bank_account_id, date, bank_amount, expected_amount, difference, "
+                  "writeoff_account_id, batch_id, entry_id, created_at, created_by")
+    if conn.dialect.name == "postgresql":
+        # one statement per table: arrays unnested server-side instead of a row per round trip
+        cols = list(zip(*match_rows))
+        conn.exec_driver_sql(
+            f"INSERT INTO finance_match ({match_cols}) SELECT u.id, %s, %s, u.rule_id, u.bank_id, u.date, u.bank, "
+            "u.expected, u.diff, u.wo, u.batch, u.entry, %s, %s FROM unnest(%s::int[], %s::int[], %s::int[], "
+            "%s::date[], %s::numeric[], %s::numeric[], %s::numeric[], %s::int[], %s::int[], %s::int[]) "
+            "AS u(id, rule_id, bank_id, date, bank, expected, diff, wo, batch, entry)",
+            ("active", "auto", now, actor, list(cols[0]), list(cols[3]), list(cols[4]), list(cols[5]),
+             list(cols[6]), list(cols[7]), list(cols[8]), list(cols[9]), list(cols[10]), list(cols[11])))
+        for table, cols_ in (("finance_match_line", "match_id, statement_line_id, active_line_id"),
+                             ("finance_match_expected", "match_id, expected_id, active_expected_id")):
+            rows = link_lines if table == "finance_match_line" else link_items
+            a, b, c = (list(x) for x in zip(*rows))
+            conn.exec_driver_sql(f"INSERT INTO {table} ({cols_}) SELECT * FROM unnest(%s::int[], %s::int[], "
+                                 "%s::int[])", (a, b, c))
+    else:
+        ph = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO finance_match ({match_cols}) VALUES ({', '.join([ph] * 14)})",
+                             match_rows)
+        conn.exec_driver_sql(f"INSERT INTO finance_match_line (match_id, statement_line_id, active_line_id) "
+                             f"VALUES ({ph}, {ph}, {ph})", link_lines)
+        conn.exec_driver_sql(f"INSERT INTO finance_match_expected (match_id, expected_id, active_expected_id) "
+                             f"VALUES ({ph}, {ph}, {ph})", link_items)
     return {"matched": len(pairs), "entries": len(keys), "by_rule": dict(by_rule)}
 
 
