@@ -23,7 +23,7 @@ from flask_login import current_user
 from core.admin.converters import FilterConverter, ModelConverter
 from core.auth import user_can
 from core.db import Money, Quantity, UnitPrice
-from core.i18n import _
+from core.i18n import _, lazy_translate
 
 
 class AdminForm(BaseForm):
@@ -155,6 +155,17 @@ class ModelView(PermissionMixin, sqla.ModelView):
                 if isinstance(prop.columns[0].type, column_type):
                     self._locale_formatters[prop.key] = fmt
                     break
+
+    # --- column names in the user's language ----------------------------------------------
+    def _prettify_name(self, name):
+        """Columns without an explicit label: 'list_price' -> 'List price', translated per
+        request when any catalogue knows that text (core and addons share one domain)."""
+        from flask_admin.model.helpers import prettify_name
+        text = prettify_name(name)
+        text = text[:1] + text[1:].lower() if text else text
+        return lazy_translate(text)
+
+    prettify_name = _prettify_name  # used by the form converter for field labels
 
     # --- permissions on every endpoint ---------------------------------------------------
     def _handle_view(self, name, **kwargs):

@@ -141,3 +141,19 @@ def test_tooling_finds_new_strings_updates_checks_and_compiles(tmp_path):
     from babel.support import Translations
     translations = Translations.load(str(folder / "translations"), ["zh_Hans_CN"])
     assert translations.gettext("Shelf label") == "货架标签"
+
+
+def test_unlabelled_columns_are_translated_when_a_catalogue_knows_them(app, compiled):
+    from flask import g
+    from flask_babel import refresh
+    view = next(v for v in app.extensions["o2o.admin"]._views if getattr(v, "endpoint", None) == "user")
+    with app.test_request_context("/"):
+        g.o2o_locale = "zh_Hans_CN"
+        refresh()
+        assert str(view._prettify_name("list_price")) == "标价"
+        assert str(view._prettify_name("no_such_words_here")) == "No such words here"
+        g.o2o_locale = "en"
+        refresh()
+        assert str(view._prettify_name("list_price")) == "List price"
+        g.pop("o2o_locale")
+        refresh()
