@@ -132,7 +132,9 @@ class ModelView(PermissionMixin, sqla.ModelView):
                           lambda self, v: setattr(self, "allow_export", v))
 
     # view method -> the action it performs
-    _GUARDED = {"create_view": "create", "edit_view": "edit", "delete_view": "delete", "export": "export"}
+    # (Flask-Admin's inline list edit, ajax_update, checks nothing itself.)
+    _GUARDED = {"create_view": "create", "edit_view": "edit", "delete_view": "delete", "export": "export",
+                "ajax_update": "edit"}
 
     def __init__(self, model, session=None, *args, **kwargs):
         from core.db import db

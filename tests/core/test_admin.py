@@ -46,6 +46,12 @@ class UnitWithActionView(ModelView):
         db.session.commit()
 
 
+class InlineUnitView(ModelView):
+    permission = "core.unit"
+    column_list = ["code", "name"]
+    column_editable_list = ["name"]
+
+
 class PriceView(ModelView):
     permission = "core.product"
     column_list = ["sku", "list_price", "cost", "created_at"]
@@ -57,6 +63,7 @@ def views(app):
     admin.add_view(ScopedStoreView(Store, name="Scoped stores", endpoint="scopedstore"))
     admin.add_view(UnitWithActionView(Unit, name="Units 2", endpoint="unit2"))
     admin.add_view(PriceView(Product, name="Prices", endpoint="prices"))
+    admin.add_view(InlineUnitView(Unit, name="Units 3", endpoint="unit3"))
     return admin
 
 
@@ -375,3 +382,18 @@ def test_ledger_list_runs_no_count_query(client_as, app):
         event.remove(engine, "before_cursor_execute", listen)
     assert r.status_code == 200
     assert not [s for s in statements if "count(" in s.lower() and "audit_log" in s.lower()]
+
+
+def test_inline_list_edit_needs_edit_permission(client_as, views):
+    unit = db.session.scalar(sa.select(Unit).where(Unit.code == "pc"))
+    reader = client_as("core.unit.read")
+    tok = token(reader, "/admin/unit3/")
+    r = reader.post("/admin/unit3/ajax/update/", data={"list_form_pk": unit.id, "name": "Hacked", "csrf_token": tok})
+    assert r.status_code == 403
+    assert reader.post("/admin/unit3/ajax/update/", data={"list_form_pk": unit.id, "name": "Hacked"}).status_code == 400
+    editor = client_as("core.unit.read", "core.unit.edit")
+    r = editor.post("/admin/unit3/ajax/update/", data={"list_form_pk": unit.id, "name": "Piece (each)",
+                                                       "csrf_token": token(editor, "/admin/unit3/")})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Unit, unit.id).name == "Piece (each)"
