@@ -93,3 +93,9 @@ def o2o_api_blueprints(app):
 def o2o_cli_commands(app):
     from addons.purchasing.cli import purchasing
     return [purchasing]
+
+
+@hookimpl(optionalhook=True)
+def o2o_finance_backfill_sources(since, until):
+    from addons.purchasing.services import backfill_sources
+    return backfill_sources(since, until)

@@ -1186,3 +1186,19 @@ def supplier_performance(*, supplier_ids=None, date_from: dt.date | None = None,
                     "receipts": receipts, "on_time_rate": on_time, "fill_rate": fill_rate,
                     "avg_lead_time_days": lead})
     return out
+
+
+def backfill_sources(since: dt.date, until: dt.date | None = None) -> list[tuple[str, object]]:
+    """Past receipts and posted bills as ``(event name, document)`` pairs, for finance's
+    backfill (documents dated on or after ``since`` and, if given, on or before ``until``)."""
+    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.timezone.utc)
+    rq = sa.select(Receipt).where(Receipt.received_at >= start).order_by(Receipt.id)
+    bq = sa.select(VendorBill).where(VendorBill.state == "posted", VendorBill.bill_date >= since) \
+        .order_by(VendorBill.id)
+    if until is not None:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
+        rq = rq.where(Receipt.received_at < end)
+        bq = bq.where(VendorBill.bill_date <= until)
+    out: list[tuple[str, object]] = [("o2o_goods_received", r) for r in _session().scalars(rq)]
+    out += [("o2o_vendor_bill_posted", b) for b in _session().scalars(bq)]
+    return out

@@ -183,3 +183,17 @@ def test_replenishment_proposes_exactly_the_shortfalls(pw):
     # a second run sees the orders and the transfer as incoming: nothing more to propose
     again = ps.run_replenishment()
     assert again.line_count == 0
+
+
+def test_backfill_sources_for_finance(pw, app):
+    ps = pw.ps
+    order = ps.create_order(supplier_id=pw.supplier.id, store_id=pw.shop.id,
+                            lines=[{"product_id": pw.green.id, "quantity": D(3)}])
+    ps.confirm_order(order.id)
+    receipt = ps.receive_order(order.id)
+    bill = ps.post_bill(ps.bill_from_receipts(order.id).id)
+    today = dt.date.today()
+    results = app.extensions["o2o"].hook.o2o_finance_backfill_sources(since=today, until=None)
+    pairs = [p for result in results for p in result]
+    assert ("o2o_goods_received", receipt) in pairs and ("o2o_vendor_bill_posted", bill) in pairs
+    assert ps.backfill_sources(today + dt.timedelta(days=1)) == []
