@@ -167,6 +167,12 @@ def logout():
 
 def init_auth(app) -> None:
     app.extensions["o2o.permissions"] = collect_permissions(app)
+    # Behind N reverse proxies, the client's address (login throttling, audit) is in
+    # X-Forwarded-For; without this every user would share the proxy's address.
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

@@ -151,6 +151,21 @@ def test_throttle_per_address_across_user_names(app):
     assert r.status_code == 302
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(make_app):
+    app = make_app(TRUSTED_PROXIES=1)
+    make_user("real", [])
+    client = FormClient(app.test_client())
+    for i in range(20):
+        client.submit("/login", {"username": f"guess{i}", "password": "x"},
+                      headers={"X-Forwarded-For": "203.0.113.7"})
+    r = client.submit("/login", {"username": "real", "password": "correct horse battery"},
+                      headers={"X-Forwarded-For": "203.0.113.7"})
+    assert r.status_code == 401
+    r = client.submit("/login", {"username": "real", "password": "correct horse battery"},
+                      headers={"X-Forwarded-For": "198.51.100.2"})
+    assert r.status_code == 302  # another client behind the same proxy is not locked out
+
+
 def test_inactive_user_cannot_log_in(app):
     user = make_user("gone", [])
     user.active = False
