@@ -197,3 +197,14 @@ def test_backfill_sources_for_finance(pw, app):
     pairs = [p for result in results for p in result]
     assert ("o2o_goods_received", receipt) in pairs and ("o2o_vendor_bill_posted", bill) in pairs
     assert ps.backfill_sources(today + dt.timedelta(days=1)) == []
+
+
+def test_demo_data_loads(pw, app):
+    from addons.purchasing.demo import load_demo
+    load_demo(db.session, app)
+    ps = pw.ps
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ps.Receipt)) == 1
+    order = db.session.scalar(sa.select(ps.PurchaseOrder).order_by(ps.PurchaseOrder.id.desc()))
+    assert order.state == "partly_received" and order.backorder
+    load_demo(db.session, app)  # idempotent
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ps.Receipt)) == 1
