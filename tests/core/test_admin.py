@@ -397,3 +397,18 @@ def test_inline_list_edit_needs_edit_permission(client_as, views):
     assert r.status_code == 200, r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(Unit, unit.id).name == "Piece (each)"
+
+
+def test_list_filters_and_search(client_as, app):
+    from core.testing import make_user
+    make_user("gone_clerk", []).active = False
+    make_user("here_clerk", [])
+    db.session.flush()
+    client = client_as("core.user.read")
+    view = next(v for v in app.extensions["o2o.admin"]._views if getattr(v, "endpoint", None) == "user")
+    index = next(i for i, f in enumerate(view._filters)
+                 if f.column.key == "active" and type(f).__name__.startswith("BooleanEqual"))
+    html = client.get(f"/admin/user/?flt0_{index}=0").get_data(as_text=True)
+    assert "gone_clerk" in html and "here_clerk" not in html
+    html = client.get("/admin/user/?search=here_").get_data(as_text=True)
+    assert "here_clerk" in html and "gone_clerk" not in html
