@@ -131,7 +131,8 @@ def addons_enable(names, demo):
     from core.addons import enable, load_demo
     new = enable(current_app, list(names))
     if demo and new:
-        load_demo(current_app, only=new)
+        db.session.commit()
+        _load_demo_in_fresh_app(only=new)
     click.echo("enabled: " + (", ".join(new) if new else "nothing new"))
 
 
@@ -158,8 +159,27 @@ def setup(demo):
     new = enable(app, builtin)
     click.echo("enabled: " + (", ".join(new) if new else "nothing new"))
     if demo:
-        loaded = load_demo(app)
+        db.session.commit()
+        loaded = _load_demo_in_fresh_app()
         click.echo("demo data: " + (", ".join(loaded) if loaded else "already loaded"))
+
+
+def _load_demo_in_fresh_app(only=None) -> list[str]:
+    """Demo data needs every enabled addon's hooks registered (sales channels, payment
+    methods...), so it runs in an app built after the enable was committed."""
+    from core.addons import load_demo
+    from core.app import create_app
+    fresh = create_app()
+    with fresh.app_context():
+        try:
+            loaded = load_demo(fresh, only=only)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.remove()
+    return loaded
 
 
 @cli.group("demo")
