@@ -31,7 +31,7 @@ class AppHolder:
     def current(self):
         now = time.monotonic()
         app = self.app
-        interval = float(app.config.get("ADDONS_CHECK_INTERVAL", 1.0)) if app is not None else 0
+        interval = float(app.config.get("ADDONS_CHECK_INTERVAL", 1.0)) if app is not None else 0  # float ok: seconds
         if app is not None and now - self.checked_at < interval:
             return app
         with self.lock:
