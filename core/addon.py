@@ -52,10 +52,8 @@ def o2o_admin_views(app):
     from core.admin.addons import addons_view
     from core.admin.auth import auth_views
     from core.admin.master import master_data_views
-    mine = auth_views()
-    taken = {v.endpoint for v in mine}
     # Users and roles live in core.admin.auth (permissions picked from the declared codes).
-    return [v for v in master_data_views() if v.endpoint not in taken] + mine + [addons_view()]
+    return master_data_views() + auth_views() + [addons_view()]
 
 
 @hookimpl
