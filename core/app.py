@@ -9,6 +9,7 @@ from flask import Flask, redirect, url_for
 
 from core import config as config_mod
 from core.db import configure_engine, db
+from core.cache import install as install_config_cache
 from core.events import install_event_listeners
 from core.models.audit import install_audit_listener
 from core.plugins import AddonError, AddonManager, dependency_order, discover, with_auto_enabled
@@ -41,6 +42,7 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
         configure_engine(db.engine)
     install_audit_listener()
     install_event_listeners()
+    install_config_cache()
 
     installed = discover(include_third_party=app.config.get("THIRD_PARTY_ADDONS", True))
     for name in dependency_order(installed, installed):

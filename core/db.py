@@ -111,6 +111,51 @@ class TimestampMixin:
     )
 
 
+def persistent_from_row(session, model, values: dict):
+    """An instance of ``model`` for a row this transaction has just inserted with Core
+    (``values`` must include the primary key): attached to ``session`` as if loaded, so later
+    attribute changes flush as an UPDATE, and no SELECT is spent reading it back."""
+    from sqlalchemy.orm import make_transient_to_detached
+    obj = model.__mapper__.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
+
+
+def get_many(session, model, ids) -> dict:
+    """``{id: instance}`` for these primary keys: what the session already holds costs no SQL,
+    the rest comes in one SELECT ... WHERE id IN (...). Unknown ids are left out."""
+    found, missing = {}, []
+    for key in set(ids):
+        obj = session.identity_map.get(sa.orm.util.identity_key(model, key))
+        if obj is not None:
+            found[key] = obj
+        else:
+            missing.append(key)
+    if missing:
+        found.update((obj.id, obj) for obj in session.scalars(sa.select(model).where(model.id.in_(missing))))
+    return found
+
+
+def assign_ids(session, objects: list) -> None:
+    """SQLite: give new rows their ids before the flush, so the ORM inserts them in one
+    executemany (SQLite cannot return ids of a multi-row insert in order, and the ORM then
+    inserts row by row). Safe because the ids are taken under the database's write lock.
+    PostgreSQL: nothing (the ORM batches the insert and its RETURNING itself)."""
+    if len(objects) < 2:
+        return
+    session = session() if isinstance(session, sa.orm.scoped_session) else session
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    take_write_lock(session)
+    table = objects[0].__table__
+    # session.execute autoflushes: rows still pending get their ids first and are counted
+    last = session.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
+    for offset, obj in enumerate(objects, start=1):
+        obj.id = last + offset
+
+
 def is_sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"
 
@@ -134,4 +179,40 @@ def configure_engine(engine: sa.engine.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        if connection.get_execution_options().get(_IMMEDIATE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.info[_WRITE_LOCKED] = True
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(connection):
+        connection.info.pop(_WRITE_LOCKED, None)
+
+
+_IMMEDIATE = "o2o_begin_immediate"
+_WRITE_LOCKED = "o2o_write_locked"
+
+
+def take_write_lock(session=None) -> None:
+    """SQLite: hold the database's write lock from now until the transaction ends.
+
+    SQLite transactions begin deferred: one that reads, then writes, fails at once with
+    'database is locked' when another connection wrote in between, instead of waiting its
+    turn (busy timeout). Services that read and then write call this before reading: a
+    transaction not yet begun starts with ``BEGIN IMMEDIATE``; one already begun takes the
+    lock with a no-op write, once per transaction. PostgreSQL: nothing (row locks do this)."""
+    session = session if session is not None else db.session
+    if isinstance(session, sa.orm.scoped_session):
+        session = session()
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    if not session.in_transaction():
+        session.connection(execution_options={_IMMEDIATE: True})
+        return
+    conn = session.connection()
+    if conn.info.get(_WRITE_LOCKED):
+        return
+    conn.exec_driver_sql("UPDATE system_counter SET value = value WHERE 0")
+    conn.info[_WRITE_LOCKED] = True

@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.cache import cached, watch
 from core.db import IdMixin, TimestampMixin, db, utcnow
 from core.models.audit import Audited
 
@@ -64,8 +65,9 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
     all_stores: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(16))  # None: from the browser
 
-    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="selectin")
-    stores = relationship("Store", secondary=user_store, lazy="selectin")
+    # Loaded on use: permission checks read the cached ``security_profile`` instead.
+    roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="select")
+    stores = relationship("Store", secondary=user_store, lazy="select")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -80,11 +82,9 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
     @property
-    def permission_codes(self) -> set[str]:
-        codes: set[str] = set()
-        for role in self.roles:
-            codes |= role.permission_codes
-        return codes
+    def permission_codes(self) -> frozenset[str]:
+        return security_profile(self.id)[0] if self.id is not None else frozenset(
+            code for role in self.roles for code in role.permission_codes)
 
     def can(self, code: str) -> bool:
         return self.active and (self.is_superuser or code in self.permission_codes)
@@ -94,10 +94,31 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
         """The stores this user is limited to, or None for every store."""
         if self.is_superuser or self.all_stores:
             return None
-        return {s.id for s in self.stores}
+        if self.id is None:
+            return {s.id for s in self.stores}
+        return set(security_profile(self.id)[1])
 
     def __str__(self):
         return self.display_name or self.username
+
+
+def security_profile(user_id: int) -> tuple[frozenset[str], frozenset[int]]:
+    """(permission codes, store ids) of a user, from one query, kept in the config cache."""
+    def load():
+        rows = db.session.execute(sa.union_all(
+            sa.select(sa.literal("p"), RolePermission.code.label("value"))
+            .join(user_role, user_role.c.role_id == RolePermission.role_id)
+            .where(user_role.c.user_id == user_id),
+            sa.select(sa.literal("s"), sa.cast(user_store.c.store_id, sa.String).label("value"))
+            .where(user_store.c.user_id == user_id))).all()
+        return (frozenset(v for kind, v in rows if kind == "p"),
+                frozenset(int(v) for kind, v in rows if kind == "s"))
+    return cached(("security_profile", user_id), load)
+
+
+# What a user may do and where: roles, their permissions, store limits, the flags.
+watch("role", "role_permission", "user_role", "user_store")
+watch("user_account", columns={"roles", "stores"})
 
 
 def hash_token(token: str) -> str:

@@ -4,8 +4,9 @@
 ``UPDATE ... RETURNING`` inside the caller's transaction. The row lock (PostgreSQL) or the
 database write lock (SQLite) holds other takers until the caller commits or rolls back:
 a rolled-back document gives its number back, so numbers have no gaps and never repeat.
-A missing counter row (a new year, month or store) is created with
-``INSERT ... ON CONFLICT DO NOTHING`` first, so two first takers cannot collide.
+A missing counter row (a new year, month or store) is created, when that UPDATE finds none,
+with ``INSERT ... ON CONFLICT DO NOTHING`` and the UPDATE runs again, so two first takers
+cannot collide. The sequence's settings come from the config cache (``core.cache``).
 
 Addons declare their sequences in ``o2o_base_data`` with ``ensure_sequence``::
 
@@ -17,12 +18,14 @@ Pattern fields: ``{year}``, ``{month}`` (two digits), ``{day}``, ``{store}`` (st
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 import zoneinfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from core.db import db
+from core.cache import cached, watch
+from core.db import db, take_write_lock
 from core.errors import ValidationError
 from core.i18n import _
 from core.models.master import Store
@@ -45,7 +48,7 @@ def _local_today(store) -> dt.date:
     return dt.datetime.now(dt.timezone.utc).date()
 
 
-def period_key(seq: Sequence, store, date: dt.date) -> str:
+def period_key(seq, store, date: dt.date) -> str:
     """The counter a number is taken from: the reset period, plus the store when per store."""
     if seq.reset == "year":
         key = f"{date.year:04d}"
@@ -58,7 +61,7 @@ def period_key(seq: Sequence, store, date: dt.date) -> str:
     return key
 
 
-def format_number(seq: Sequence, number: int, store, date: dt.date) -> str:
+def format_number(seq, number: int, store, date: dt.date) -> str:
     return seq.pattern.format(
         year=f"{date.year:04d}", month=f"{date.month:02d}", day=f"{date.day:02d}",
         store=getattr(store, "code", "") or "", number=str(number).zfill(seq.padding),
@@ -81,6 +84,28 @@ def _resolve_store(session, store):
     if found is None:
         raise ValidationError(_("There is no store with id %(id)s.", id=store))
     return found
+
+
+@dataclass(frozen=True)
+class SequenceDefinition:
+    """A sequence's settings as plain values (kept in the config cache)."""
+    id: int
+    code: str
+    pattern: str
+    padding: int
+    reset: str
+    per_store: bool
+
+
+def sequence_definition(code: str, session=None) -> SequenceDefinition | None:
+    def load():
+        seq = _session(session).scalar(sa.select(Sequence).where(Sequence.code == code))
+        return None if seq is None else SequenceDefinition(seq.id, seq.code, seq.pattern, seq.padding,
+                                                           seq.reset, seq.per_store)
+    return cached(("sequence", code), load)
+
+
+watch("sequence")
 
 
 def next_number(code: str, *, store=None, date: dt.date | None = None, session=None) -> str:
@@ -118,13 +143,9 @@ def next_numbers(code: str, count: int, *, store=None, date: dt.date | None = No
                 taken.append(str(number))
             return taken
 
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        # Take SQLite's write lock before reading: a deferred transaction that read first
-        # and then writes fails at once ("database is locked") when another writer
-        # committed in between, instead of waiting its turn.
-        conn.execute(sa.text("UPDATE sequence_counter SET last_value = last_value WHERE 1 = 0"))
-    seq = session.scalar(sa.select(Sequence).where(Sequence.code == code))
+    # SQLite: take the write lock before reading, so concurrent takers wait their turn
+    take_write_lock(session)
+    seq = sequence_definition(code, session)
     if seq is None:
         raise ValidationError(_("The document sequence '%(code)s' does not exist; enable the addon "
                                 "that numbers these documents or create the sequence.", code=code))
@@ -135,15 +156,15 @@ def next_numbers(code: str, count: int, *, store=None, date: dt.date | None = No
         date = _local_today(store)
     period = period_key(seq, store, date)
 
+    conn = session.connection()
     table = SequenceCounter.__table__
-    conn.execute(_insert_ignore(conn).values(sequence_id=seq.id, period=period, last_value=0)
-                 .on_conflict_do_nothing(index_elements=["sequence_id", "period"]))
-    value = conn.execute(
-        sa.update(table)
-        .where(table.c.sequence_id == seq.id, table.c.period == period)
-        .values(last_value=table.c.last_value + count)
-        .returning(table.c.last_value)
-    ).scalar_one()
+    take = (sa.update(table).where(table.c.sequence_id == seq.id, table.c.period == period)
+            .values(last_value=table.c.last_value + count).returning(table.c.last_value))
+    value = conn.execute(take).scalar()
+    if value is None:  # the period's first number: create its counter (racing takers: one wins)
+        conn.execute(_insert_ignore(conn).values(sequence_id=seq.id, period=period, last_value=0)
+                     .on_conflict_do_nothing(index_elements=["sequence_id", "period"]))
+        value = conn.execute(take).scalar_one()
     return [format_number(seq, n, store, date) for n in range(value - count + 1, value + 1)]
 
 
