@@ -20,13 +20,15 @@ import hashlib
 import io
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from xml.etree import ElementTree
 
 import sqlalchemy as sa
 from sqlalchemy import func
 
-from core.db import db, utcnow
+from core.cache import cached, watch
+from core.db import assign_ids, db, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import _, _l
 from core.models import Store
@@ -216,6 +218,65 @@ def create_base_data(sess) -> None:
 # Books
 # =========================================================================================
 
+@dataclass(frozen=True)
+class MethodAccount:
+    method_code: str
+    account_id: int
+    settlement: str | None
+    fee_percent: Decimal | None
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    code: str
+    name: str
+    active: bool
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+@dataclass(frozen=True)
+class BooksSetup:
+    """The account map automatic postings read, as plain values (kept in the config cache)."""
+    roles: dict            # role -> account id
+    methods: dict          # payment method code -> MethodAccount
+    taxes: dict            # rate (4 decimals) -> (sales account id, purchase account id)
+    journals: dict         # journal code -> id
+    accounts: dict         # account id -> AccountInfo
+    locked: tuple          # (name, first day, last day) of each locked period
+
+
+def books_setup() -> BooksSetup:
+    def load():
+        accounts = {a.id: AccountInfo(a.id, a.code, a.name, bool(a.active))
+                    for a in db.session.scalars(sa.select(Account))}
+        return BooksSetup(
+            roles=dict(db.session.execute(sa.select(AccountRole.role, AccountRole.account_id)).all()),
+            methods={m.method_code: MethodAccount(m.method_code, m.account_id, m.settlement, m.fee_percent)
+                     for m in db.session.scalars(sa.select(PaymentMethodAccount))},
+            taxes={Decimal(r.rate).quantize(Decimal("0.0001")): (r.sales_account_id, r.purchase_account_id)
+                   for r in db.session.scalars(sa.select(TaxAccount))},
+            journals=dict(db.session.execute(sa.select(Journal.code, Journal.id)).all()),
+            accounts=accounts,
+            locked=tuple(db.session.execute(sa.select(Period.name, Period.date_from, Period.date_to)
+                                            .where(Period.locked.is_(True))).all()))
+    return cached(("finance.books_setup",), load)
+
+
+watch("finance_account", "finance_account_role", "finance_payment_method_account", "finance_tax_account",
+      "finance_journal", "finance_period")
+
+
+def role_account_id(role: str) -> int:
+    """The account configured for a role (Finance > Account roles), from the cached setup."""
+    found = books_setup().roles.get(role)
+    if found is None:
+        raise ValidationError(_("No account is configured for '%(role)s' (Finance > Account roles).", role=role))
+    return found
+
+
 def account(code: str) -> Account:
     acc = db.session.scalar(sa.select(Account).where(Account.code == code))
     if acc is None:
@@ -264,7 +325,7 @@ def locked_period(date: dt.date) -> Period | None:
 
 
 def check_period_open(date: dt.date) -> None:
-    period = locked_period(date)
+    period = next((p for p in books_setup().locked if p.date_from <= date <= p.date_to), None)
     if period is not None:
         raise Conflict(_("The period %(period)s (%(start)s to %(end)s) is locked: nothing can be posted "
                          "on %(date)s. Post it in an open period.", period=period.name, start=period.date_from,
@@ -315,17 +376,25 @@ def postings_for(source_type: str, source_id: int) -> list[Entry]:
 def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: str | None = None,
                store_id: int | None = None, channel: str | None = None, source_type: str | None = None,
                source_id: int | None = None, source_ref: str | None = None,
-               reversal_of_id: int | None = None, accounts: dict | None = None) -> Entry:
+               reversal_of_id: int | None = None, accounts: dict | None = None,
+               source_checked: bool = False) -> Entry:
     """Post a balanced entry. ``lines``: dicts with ``account`` (Account, id or code),
     ``debit`` or ``credit`` (Decimal, not negative), and optional ``label``, ``partner_id``,
     ``store_id``, ``payment_method``. Refused: unbalanced, empty, negative or both-sided
-    lines, a locked period, a source document that was posted already."""
-    jr = journal_code if isinstance(journal_code, Journal) else journal(journal_code)
+    lines, a locked period, a source document that was posted already (``source_checked``:
+    the caller has just looked)."""
+    setup = books_setup()
+    if isinstance(journal_code, Journal):
+        journal_id = journal_code.id
+    else:
+        journal_id = setup.journals.get(journal_code)
+        if journal_id is None:
+            raise NotFound(_("There is no journal with code %(code)s.", code=journal_code))
     date = _as_date(date)
     if not lines:
         raise ValidationError(_("A journal entry needs at least two lines."))
     check_period_open(date)
-    if source_type is not None and source_id is not None:
+    if source_type is not None and source_id is not None and not source_checked:
         existing = find_posting(source_type, source_id)
         if existing is not None:
             raise Conflict(_("%(source)s %(ref)s is already posted as entry %(number)s; it cannot be posted "
@@ -347,9 +416,9 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
             if isinstance(acc, Account):
                 account_cache[key] = acc
             elif isinstance(acc, int):
-                account_cache[key] = db.session.get(Account, acc)
+                account_cache[key] = setup.accounts.get(acc)
             elif isinstance(acc, str):
-                account_cache[key] = db.session.scalar(sa.select(Account).where(Account.code == acc))
+                account_cache[key] = next((a for a in setup.accounts.values() if a.code == acc), None)
             else:
                 account_cache[key] = None
             if account_cache[key] is None:
@@ -372,7 +441,8 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
                                 "(difference %(diff)s).", debit=fmt(total_debit), credit=fmt(total_credit),
                                 diff=fmt(total_debit - total_credit)))
     from core.services.sequences import next_number
-    entry = Entry(number=next_number(ENTRY_SEQUENCE, date=date), journal_id=jr.id, date=date, state="posted",
+    assign_ids(db.session, rows)
+    entry = Entry(number=next_number(ENTRY_SEQUENCE, date=date), journal_id=journal_id, date=date, state="posted",
                   memo=(memo or None) and memo[:256], store_id=store_id, channel=channel, source_type=source_type,
                   source_id=source_id, source_ref=(source_ref and str(source_ref)[:64]),
                   reversal_of_id=reversal_of_id, posted_by=_actor(), lines=rows)
@@ -445,20 +515,20 @@ class _Lines:
         return sum(self.amounts.values(), ZERO)
 
 
-def _method_map() -> dict[str, PaymentMethodAccount]:
-    return {m.method_code: m for m in db.session.scalars(sa.select(PaymentMethodAccount))}
+def _method_map() -> dict[str, MethodAccount]:
+    return books_setup().methods
 
 
 def _tax_account_id(rate, purchase=False) -> int:
     if rate is not None:
         rate = Decimal(rate)
-        row = db.session.scalar(sa.select(TaxAccount).where(TaxAccount.rate == rate.quantize(Decimal("0.0001"))))
+        taxes = books_setup().taxes
+        row = taxes.get(rate.quantize(Decimal("0.0001")))
         if row is None and 0 < rate < 1:  # a fraction (0.13) rather than percent (13)
-            row = db.session.scalar(sa.select(TaxAccount).where(
-                TaxAccount.rate == (rate * 100).quantize(Decimal("0.0001"))))
+            row = taxes.get((rate * 100).quantize(Decimal("0.0001")))
         if row is not None:
-            return row.purchase_account_id if purchase else row.sales_account_id
-    return role_account("tax_purchase" if purchase else "tax_sales").id
+            return row[1] if purchase else row[0]
+    return role_account_id("tax_purchase" if purchase else "tax_sales")
 
 
 def _store_code(store_id) -> str:
@@ -470,10 +540,10 @@ def _store_code(store_id) -> str:
 
 def _revenue_account_id(channel) -> int:
     if channel:
-        row = db.session.scalar(sa.select(AccountRole).where(AccountRole.role == f"revenue_{channel}"))
-        if row is not None:
-            return row.account_id
-    return role_account("revenue").id
+        found = books_setup().roles.get(f"revenue_{channel}")
+        if found is not None:
+            return found
+    return role_account_id("revenue")
 
 
 def _bump_expected(key, *, kind, date, amount, account_id, store_id=None, method_code=None, partner_id=None,
@@ -518,8 +588,9 @@ def _payments_by_method(obj) -> dict[str, Decimal]:
 def post_order_paid(order) -> Entry | None:
     """Paid order -> revenue (net), tax per rate, and a debit per payment method; card and
     wallet payments feed the day's expected settlement. Skips an order already posted."""
-    if find_posting(SRC_ORDER, order.id) is not None:
-        return None
+    with db.session.no_autoflush:  # entries are flushed as they are posted: nothing pending to see
+        if find_posting(SRC_ORDER, order.id) is not None:
+            return None
     date = _as_date(getattr(order, "paid_at", None))
     store_id = getattr(order, "store_id", None)
     channel = getattr(order, "channel", None)
@@ -529,7 +600,7 @@ def post_order_paid(order) -> Entry | None:
     payments = _payments_by_method(order)
     for method, amount in payments.items():
         cfg = methods.get(method)
-        account_id = cfg.account_id if cfg else role_account("receivable").id
+        account_id = cfg.account_id if cfg else role_account_id("receivable")
         acc.add(account_id, amount, label=_("Payment %(method)s", method=method), store_id=store_id,
                 partner_id=partner_id if cfg is None else None, payment_method=method)
     lines = list(getattr(order, "lines", None) or ())
@@ -541,16 +612,16 @@ def post_order_paid(order) -> Entry | None:
                     label=_("Output tax"), store_id=store_id)
     else:
         acc.add(revenue_id, -money(getattr(order, "net_total", 0)), label=_("Sales"), store_id=store_id)
-        acc.add(role_account("tax_sales").id, -money(getattr(order, "tax_total", 0)), label=_("Output tax"),
+        acc.add(role_account_id("tax_sales"), -money(getattr(order, "tax_total", 0)), label=_("Output tax"),
                 store_id=store_id)
     diff = acc.balance()
     if diff:
-        acc.add(role_account("rounding").id, -diff, label=_("Cash rounding"), store_id=store_id)
+        acc.add(role_account_id("rounding"), -diff, label=_("Cash rounding"), store_id=store_id)
     if not acc.lines():
         return None
     entry = post_entry("SALES", date, acc.lines(), memo=_("Order %(number)s", number=order.number),
                        store_id=store_id, channel=channel, source_type=SRC_ORDER, source_id=order.id,
-                       source_ref=order.number)
+                       source_ref=order.number, source_checked=True)
     _settle(payments, store_id=store_id, date=date)
     return entry
 
@@ -567,10 +638,10 @@ def post_refund(refund, source_type: str = SRC_REFUND) -> Entry | None:
     payments = _payments_by_method(refund)
     for method, amount in payments.items():
         cfg = methods.get(method)
-        acc.add(cfg.account_id if cfg else role_account("receivable").id, -amount,
+        acc.add(cfg.account_id if cfg else role_account_id("receivable"), -amount,
                 label=_("Refund %(method)s", method=method), store_id=store_id, payment_method=method)
     lines = list(getattr(refund, "lines", None) or ())
-    refunds_id = role_account("refunds").id
+    refunds_id = role_account_id("refunds")
     if lines:
         for ln in lines:
             acc.add(refunds_id, money(getattr(ln, "net_amount", 0)), label=_("Returns"), store_id=store_id)
@@ -578,11 +649,11 @@ def post_refund(refund, source_type: str = SRC_REFUND) -> Entry | None:
                     label=_("Output tax"), store_id=store_id)
     else:
         acc.add(refunds_id, money(getattr(refund, "net_total", 0)), label=_("Returns"), store_id=store_id)
-        acc.add(role_account("tax_sales").id, money(getattr(refund, "tax_total", 0)), label=_("Output tax"),
+        acc.add(role_account_id("tax_sales"), money(getattr(refund, "tax_total", 0)), label=_("Output tax"),
                 store_id=store_id)
     diff = acc.balance()
     if diff:
-        acc.add(role_account("rounding").id, -diff, label=_("Cash rounding"), store_id=store_id)
+        acc.add(role_account_id("rounding"), -diff, label=_("Cash rounding"), store_id=store_id)
     if not acc.lines():
         return None
     number = getattr(refund, "number", None) or str(refund.id)
@@ -623,22 +694,22 @@ def post_session_closed(pos_session) -> Entry | None:
     opening = money(getattr(pos_session, "opening_float", 0))
     in_out = money(getattr(pos_session, "cash_in_out_total", 0))
     methods = _method_map()
-    cash_account = methods["cash"].account_id if "cash" in methods else role_account("suspense").id
+    cash_account = methods["cash"].account_id if "cash" in methods else role_account_id("suspense")
     deposit = money(counted - opening)
     sales_cash = money(expected - opening - in_out)
     name = str(getattr(pos_session, "name", None) or getattr(pos_session, "number", None) or pos_session.id)
     acc = _Lines()
-    acc.add(role_account("cash_in_transit").id, deposit, label=_("Deposit %(session)s", session=name),
+    acc.add(role_account_id("cash_in_transit"), deposit, label=_("Deposit %(session)s", session=name),
             store_id=store_id)
     acc.add(cash_account, -sales_cash, label=_("Cash sales %(session)s", session=name), store_id=store_id)
-    acc.add(role_account("cash_over_short").id, -diff,
+    acc.add(role_account_id("cash_over_short"), -diff,
             label=(_("Cash short %(session)s", session=name) if diff < 0 else _("Cash over %(session)s",
                                                                                   session=name)),
             store_id=store_id)
-    acc.add(role_account("cash_in_out").id, -in_out, label=_("Cash in/out %(session)s", session=name),
+    acc.add(role_account_id("cash_in_out"), -in_out, label=_("Cash in/out %(session)s", session=name),
             store_id=store_id)
     if acc.balance() != 0:  # duck-typed input whose totals disagree: keep the books balanced
-        acc.add(role_account("suspense").id, -acc.balance(), label=_("Unexplained till difference"),
+        acc.add(role_account_id("suspense"), -acc.balance(), label=_("Unexplained till difference"),
                 store_id=store_id)
     if not acc.lines():
         return None
@@ -647,7 +718,7 @@ def post_session_closed(pos_session) -> Entry | None:
                        channel="pos", source_type=SRC_SESSION, source_id=pos_session.id, source_ref=name)
     if deposit:
         _bump_expected(f"cash_deposit:{store_id}:{date.isoformat()}", kind="cash_deposit", date=date,
-                       amount=deposit, account_id=role_account("cash_in_transit").id, store_id=store_id,
+                       amount=deposit, account_id=role_account_id("cash_in_transit"), store_id=store_id,
                        method_code="cash", reference=f"DEP-{_store_code(store_id)}-{date:%Y%m%d}")
     return entry
 
@@ -668,8 +739,8 @@ def post_goods_received(receipt) -> Entry | None:
     partner_id = getattr(receipt, "supplier_id", None)
     number = getattr(receipt, "number", None) or str(receipt.id)
     acc = _Lines()
-    acc.add(role_account("stock").id, value, label=_("Receipt %(number)s", number=number), store_id=store_id)
-    acc.add(role_account("grni").id, -value, label=_("Receipt %(number)s", number=number), store_id=store_id,
+    acc.add(role_account_id("stock"), value, label=_("Receipt %(number)s", number=number), store_id=store_id)
+    acc.add(role_account_id("grni"), -value, label=_("Receipt %(number)s", number=number), store_id=store_id,
             partner_id=partner_id)
     return post_entry("PURCH", _as_date(getattr(receipt, "received_at", None)), acc.lines(),
                       memo=_("Goods received %(number)s", number=number), store_id=store_id,
@@ -687,16 +758,16 @@ def post_vendor_bill(bill) -> Entry | None:
     number = getattr(bill, "number", None) or str(bill.id)
     date = _as_date(getattr(bill, "bill_date", None))
     acc = _Lines()
-    acc.add(role_account("grni").id, net, label=_("Bill %(number)s", number=number), partner_id=partner_id)
-    acc.add(role_account("tax_purchase").id, tax, label=_("Input tax"))
-    acc.add(role_account("payable").id, -total, label=_("Bill %(number)s", number=number), partner_id=partner_id)
+    acc.add(role_account_id("grni"), net, label=_("Bill %(number)s", number=number), partner_id=partner_id)
+    acc.add(role_account_id("tax_purchase"), tax, label=_("Input tax"))
+    acc.add(role_account_id("payable"), -total, label=_("Bill %(number)s", number=number), partner_id=partner_id)
     if acc.balance():
-        acc.add(role_account("rounding").id, -acc.balance(), label=_("Rounding"))
+        acc.add(role_account_id("rounding"), -acc.balance(), label=_("Rounding"))
     entry = post_entry("PURCH", date, acc.lines(), memo=_("Vendor bill %(number)s", number=number),
                        source_type=SRC_BILL, source_id=bill.id, source_ref=number)
     _bump_expected(f"bill:{bill.id}", kind="supplier_payment", date=_as_date(getattr(bill, "due_date", None)
                                                                              or date),
-                   amount=-total, account_id=role_account("payable").id, partner_id=partner_id,
+                   amount=-total, account_id=role_account_id("payable"), partner_id=partner_id,
                    reference=getattr(bill, "supplier_ref", None) or number, source_type=SRC_BILL,
                    source_id=bill.id, set_amount=True)
     return entry
@@ -1099,7 +1170,7 @@ def _match_postings(bank: BankAccount, lines: list, items: list, writeoff_accoun
         acc.add(it["account_id"], -it["gross"], label=(it.get("reference") or it["kind"])[:128],
                 store_id=it["store_id"], partner_id=it.get("partner_id"))
         if it["fee"]:
-            fees_id = fees_id or role_account("bank_fees").id
+            fees_id = fees_id or role_account_id("bank_fees")
             acc.add(fees_id, it["fee"], label=_("Provider fees"), store_id=it["store_id"])
     rest = acc.balance()
     if rest:
@@ -1172,7 +1243,7 @@ def match(line_ids: list[int], expected_ids: list[int], *, writeoff: bool = Fals
         if abs(diff) > writeoff_limit():
             raise ValidationError(_("The difference %(diff)s is more than the write-off limit %(limit)s; "
                                     "find the missing items instead.", diff=fmt(diff), limit=fmt(writeoff_limit())))
-        wo_id = account(writeoff_account_code).id if writeoff_account_code else role_account("writeoff").id
+        wo_id = account(writeoff_account_code).id if writeoff_account_code else role_account_id("writeoff")
     store_ids = {it.store_id for it in items}
     store_id = store_ids.pop() if len(store_ids) == 1 else None
     date = max(ln.date for ln in lines)
@@ -1208,7 +1279,7 @@ def undo_match(match_id: int) -> Match:
     store_ids = {it.store_id for it in items}
     store_id = store_ids.pop() if len(store_ids) == 1 else None
     acc = _match_postings(m.bank_account, [_line_dict(x) for x in lines], [_item_dict(x) for x in items],
-                          m.writeoff_account_id or (role_account("writeoff").id if m.difference else None), store_id)
+                          m.writeoff_account_id or (role_account_id("writeoff") if m.difference else None), store_id)
     reversed_lines = [dict(ln, debit=ln["credit"], credit=ln["debit"]) for ln in acc.lines()]
     post_entry(m.bank_account.journal, m.date, reversed_lines, memo=_("Undo of reconciliation %(id)s", id=m.id),
                store_id=store_id, source_type=SRC_MATCH_UNDO, source_id=m.id, source_ref=f"match {m.id}")
@@ -1325,7 +1396,7 @@ def _save_auto_matches(pairs) -> dict:
     if not pairs:
         return {"matched": 0, "entries": 0, "by_rule": {}}
     now, actor = utcnow(), _actor()
-    writeoff_id, fees_id = role_account("writeoff").id, role_account("bank_fees").id
+    writeoff_id, fees_id = role_account_id("writeoff"), role_account_id("bank_fees")
     bank_label, item_label = _("Bank"), _("Automatic reconciliation")
     fee_label, wo_label = _("Provider fees"), _("Reconciliation difference")
     banks = {b.id: b for b in db.session.scalars(sa.select(BankAccount))}
@@ -1600,7 +1671,7 @@ def reconciliation_figures(store_id: int, date_from, date_to) -> dict:
                                                   what=str(EXPLANATIONS[r["kind"]]), ref=r["reference"] or "",
                                                   fee=fmt(r["fee"]), gross=fmt(r["gross"]))))
     # cash over/short from till closes
-    over_short_id = role_account("cash_over_short").id
+    over_short_id = role_account_id("cash_over_short")
     q = (sa.select(e.c.source_ref, el.c.date, func.sum(el.c.credit - el.c.debit).label("amount"))
          .select_from(el.join(e, e.c.id == el.c.entry_id))
          .where(el.c.account_id == over_short_id, el.c.store_id == store_id, el.c.date >= d0, el.c.date <= d1)

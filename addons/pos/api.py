@@ -23,12 +23,12 @@ from wtforms.validators import ValidationError as WTFValidationError
 
 from core.api import PROBLEM_TYPE_BASE, ApiBlueprint, ApiProblem, authenticate_token
 from core.auth import login_manager, user_can
-from core.db import db
+from core.db import db, take_write_lock
 from core.i18n import _
 from core.models import Product
 
 from addons.pos import services
-from addons.pos.models import PosRegister, PosRegisterCounter, PosSale, PosSession, PosZReport
+from addons.pos.models import PosRegister, PosSale, PosZReport
 
 bp = ApiBlueprint("pos", __name__, url_prefix="/pos")
 
@@ -60,11 +60,11 @@ def till_user(permission: str, *, csrf_on_get: bool = False):
     return user
 
 
-def write_lock(*, register_id: int | None = None, session_id: int | None = None,
-               sale_id: int | None = None) -> None:
-    """SQLite only: make the request's first statement a write, so it waits its turn (busy
-    timeout) instead of failing with 'database is locked' when another till commits after
-    this transaction took its read snapshot. Called before anything is read.
+def write_lock() -> None:
+    """SQLite only: begin the request's transaction with the write lock (BEGIN IMMEDIATE), so
+    it waits its turn (busy timeout) instead of failing with 'database is locked' when
+    another till commits after this transaction took its read snapshot. Called before
+    anything is read.
     PostgreSQL needs nothing: row locks and the unique constraint serialise what matters."""
     if db.session.get_bind().dialect.name != "sqlite":
         return
@@ -72,13 +72,7 @@ def write_lock(*, register_id: int | None = None, session_id: int | None = None,
     touched = [(t.id, t.last_used_at) for t in db.session.dirty if isinstance(t, ApiToken)]
     if touched:
         db.session.rollback()  # only reads and the token's last-use time happened yet
-    if register_id is None and session_id is not None:
-        register_id = sa.select(PosSession.register_id).where(PosSession.id == session_id).scalar_subquery()
-    elif register_id is None and sale_id is not None:
-        register_id = sa.select(PosSale.register_id).where(PosSale.id == sale_id).scalar_subquery()
-    table = PosRegisterCounter.__table__
-    db.session.execute(sa.update(table).where(table.c.register_id == (register_id if register_id is not None else 0))
-                       .values(last_receipt=table.c.last_receipt))
+    take_write_lock()
     for token_id, used_at in touched:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at))
 
@@ -213,7 +207,7 @@ def get_register(register_id):
 @bp.endpoint("/registers/<int:register_id>/sessions", methods=["POST"], public=True, body=OpenSessionIn,
              status=201, summary="Open a session with the counted float")
 def open_session(register_id, body: OpenSessionIn):
-    write_lock(register_id=register_id)
+    write_lock()
     user = till_user("pos.session")
     pos_session = services.open_session(register_id, body.opening_float, user=user)
     response = jsonify(services.session_summary(pos_session))
@@ -230,7 +224,7 @@ def get_session(session_id):
 @bp.endpoint("/sessions/<int:session_id>/cash", methods=["POST"], public=True, body=CashIn, status=201,
              summary="Put cash into the drawer or take it out, with a reason")
 def cash_move(session_id, body: CashIn):
-    write_lock(session_id=session_id)
+    write_lock()
     user = till_user("pos.session")
     move = services.cash_move(session_id, body.amount, body.reason, kind=body.kind, user=user)
     return {"id": move.id, "session_id": move.session_id, "amount": str(move.amount), "reason": move.reason}
@@ -239,7 +233,7 @@ def cash_move(session_id, body: CashIn):
 @bp.endpoint("/sessions/<int:session_id>/close", methods=["POST"], public=True, body=CloseIn,
              summary="Close a session: counted amount per payment method, reason for a difference")
 def close_session(session_id, body: CloseIn):
-    write_lock(session_id=session_id)
+    write_lock()
     user = till_user("pos.session")
     z = services.close_session(session_id, dict(body.counts), difference_reason=body.difference_reason, user=user)
     out = services.session_summary(z.session)
@@ -289,7 +283,7 @@ def catalogue(register_id):
 @bp.endpoint("/sales", methods=["POST"], public=True, body=SaleIn, status=201,
              summary="Record a till sale (idempotent: Idempotency-Key header or idempotency_key field)")
 def create_sale(body: SaleIn):
-    write_lock(register_id=body.register_id)  # first: the request then reads only under the write lock
+    write_lock()  # first: the request then reads only under the write lock
     user = till_user("pos.sell")
     key = _key(body.idempotency_key)
     lines = [{k: _plain(v) for k, v in line.model_dump(exclude_none=True).items()} for line in body.lines]
@@ -308,7 +302,7 @@ def get_sale(sale_id):
 @bp.endpoint("/sales/<int:sale_id>/refund", methods=["POST"], public=True, body=RefundIn, status=201,
              summary="Refund a sale: a new negative document (idempotent)")
 def refund_sale(sale_id, body: RefundIn):
-    write_lock(sale_id=sale_id)
+    write_lock()
     user = till_user("pos.refund")
     key = _key(body.idempotency_key)
     lines = [{"product_id": l.product_id, "quantity": str(l.quantity)} for l in body.lines] if body.lines else None

@@ -13,8 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.db import db, utcnow
+from core.db import db, persistent_from_row, utcnow
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.events import fire
 from core.i18n import _
@@ -112,10 +114,12 @@ def _bump(register_id: int, **increments) -> sa.Row:
     stmt = (sa.update(table).where(table.c.register_id == register_id).values(**values)
             .returning(table.c.last_receipt, table.c.last_session, table.c.last_z, table.c.last_journal_seq,
                        table.c.last_journal_hash, table.c.grand_total))
-    row = db.session.execute(stmt).one_or_none()
+    # on the connection: no autoflush here, the caller's pending rows go in its one flush
+    conn = db.session.connection()
+    row = conn.execute(stmt).one_or_none()
     if row is None:
         _ensure_counter(register_id)
-        row = db.session.execute(stmt).one()
+        row = conn.execute(stmt).one()
     return row
 
 
@@ -332,8 +336,8 @@ def append_journal(register_id: int, kind: str, document_ref: str, amount: Decim
                             prev_hash=prev, hash=digest)
     db.session.add(entry)
     table = PosRegisterCounter.__table__
-    db.session.execute(sa.update(table).where(table.c.register_id == register_id)
-                       .values(last_journal_hash=digest))
+    db.session.connection().execute(sa.update(table).where(table.c.register_id == register_id)
+                                    .values(last_journal_hash=digest))
     return entry
 
 
@@ -486,6 +490,24 @@ def _replay(existing: PosSale, fingerprint: str) -> tuple[dict, bool]:
     return json.loads(existing.document), False
 
 
+def _claim_key(register, pos_session, key: str, fingerprint: str, *, kind: str, customer_id=None, user=None,
+               refund_of_id=None) -> PosSale | None:
+    """Insert the document's row for (register, idempotency key), or None when the key is
+    taken. One INSERT ... ON CONFLICT DO NOTHING: no savepoint, no read back."""
+    table = PosSale.__table__
+    values = {"register_id": register.id, "session_id": pos_session.id, "store_id": register.store_id,
+              "idempotency_key": key, "request_hash": fingerprint, "kind": kind, "customer_id": customer_id,
+              "cashier_id": _user_id(user), "refund_of_id": refund_of_id, "created_at": utcnow(),
+              "receipt_number": None, "order_id": None, "total": ZERO, "tax_total": ZERO,
+              "discount_total": ZERO, "change_given": ZERO, "document": None}
+    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
+    sale_id = db.session.execute(insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["register_id", "idempotency_key"]).returning(table.c.id)).scalar()
+    if sale_id is None:
+        return None
+    return persistent_from_row(db.session, PosSale, {**values, "id": sale_id})
+
+
 def _check_key(key) -> str:
     key = (key or "").strip()
     if not key:
@@ -527,19 +549,14 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
                          "before selling.", register=str(register)))
 
     # Claim the key first. The unique constraint on (register, key) decides: a retry, even
-    # one racing the first request, fails here and answers the first result. Anything
-    # refused below rolls the claim back with the rest (the caller owns the transaction).
-    sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
-                   idempotency_key=key, request_hash=fingerprint, kind="sale", customer_id=customer_id,
-                   cashier_id=_user_id(user), created_at=utcnow())
-    try:
-        with db.session.begin_nested():
-            db.session.add(sale)
-            db.session.flush()
-    except sa.exc.IntegrityError:
+    # one racing the first request, claims nothing here (on PostgreSQL it waits for the first
+    # request's commit) and answers the first result. Anything refused below rolls the claim
+    # back with the rest (the caller owns the transaction).
+    sale = _claim_key(register, pos_session, key, fingerprint, kind="sale", customer_id=customer_id, user=user)
+    if sale is None:
         existing = find_sale(register.id, key)
         if existing is None:
-            raise
+            raise Conflict(_("This sale is still being recorded; retry in a moment."))
         return _replay(existing, fingerprint)
 
     if not raw_lines:
@@ -593,14 +610,14 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     order = sales.create_order(channel="pos", store_id=register.store_id, lines=order_lines,
                                customer_id=customer_id, fulfilment="carry_out",
                                external_ref=f"pos:{register.id}:{key}"[:128])
-    order = sales.pay_order(order.id, sale_payments)
+    order = sales.pay_order(order, sale_payments, flush=False)  # flushed with the sale, below
 
     # lock the register: numbers in order, no gaps; a close racing this sale is seen now
     counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=order.total)
     # PostgreSQL: a fresh read after the lock sees a close committed meanwhile (SQLite held the
     # database's write lock since the request began: nothing can have closed it)
     state = SESSION_OPEN if db.session.get_bind().dialect.name == "sqlite" else \
-        db.session.scalar(sa.select(PosSession.state).where(PosSession.id == pos_session.id))
+        db.session.connection().execute(sa.select(PosSession.state).where(PosSession.id == pos_session.id)).scalar()
     if state != SESSION_OPEN:
         raise Conflict(_("Session %(session)s was closed; open a new session.", session=pos_session.name))
     sale.receipt_number = counters.last_receipt

@@ -27,13 +27,15 @@ difference is kept in ``order.cash_rounding``.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import current_app
 
-from core.db import db, utcnow
+from core.cache import cached, watch
+from core.db import assign_ids, db, get_many, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.events import fire, hook
 from core.i18n import _, _l
@@ -46,6 +48,8 @@ from addons.sales.money import (HUNDRED, ZERO, currency_precision, exponent, rou
 
 SEQUENCE_CODE = "sales.order"
 UNIT_PRICE_EXP = Decimal("0.0001")
+QUANTITY_EXP = Decimal("0.001")
+RATE_EXP = Decimal("0.0001")          # discount and tax rate columns, Numeric(7, 4)
 MAX_QUANTITY = Decimal("1E11")   # Numeric(14, 3)
 MAX_AMOUNT = Decimal("1E10")     # Numeric(14, 4) unit prices; amounts Numeric(14, 3)
 
@@ -65,6 +69,29 @@ def channels() -> dict[str, str]:
         for code, label in pairs or ():
             result[str(code)] = str(label)
     return result
+
+
+@dataclass(frozen=True)
+class MethodInfo:
+    """A payment method's settings as plain values (kept in the config cache)."""
+    code: str
+    name: str
+    is_cash: bool
+    needs_reference: bool
+    active: bool
+
+
+def payment_method_map() -> dict[str, MethodInfo]:
+    """Every payment method by code, active or not (cached until one changes)."""
+    def load():
+        return {m.code: MethodInfo(m.code, m.name, bool(m.is_cash), bool(m.needs_reference), bool(m.active))
+                for m in db.session.scalars(sa.select(PaymentMethod))}
+    return cached(("sales.payment_methods",), load)
+
+
+watch("sales_payment_method")
+# the store -> stock location map below (warehouses and locations are created, not moved)
+watch("warehouse_warehouse", "warehouse_location")
 
 
 def payment_methods(active_only: bool = True) -> list[PaymentMethod]:
@@ -123,6 +150,8 @@ def _decimals(value: Decimal) -> int:
 
 def _get_order(order_id, lock: bool = True) -> Order:
     if isinstance(order_id, Order):
+        if order_id.__dict__.get("_created_in") is db.session().get_transaction() is not None:
+            return order_id  # created by this transaction: no one else can see it, nothing to lock
         order_id = order_id.id
     try:
         order_id = int(order_id)
@@ -281,7 +310,7 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
             raise ValidationError(_("Each line needs a product_id (a product's id), not %(v)r.", v=pid),
                                   field="lines")
         product_ids.append(int(pid))
-    products = {p.id: p for p in db.session.scalars(sa.select(Product).where(Product.id.in_(set(product_ids))))}
+    products = get_many(db.session, Product, product_ids)
     new_lines = []
     for n, (raw, pid) in enumerate(zip(lines, product_ids), start=1):
         product = products.get(pid)
@@ -323,16 +352,20 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
         tax = product.tax if product.tax is not None and product.tax.active else None
         new_lines.append(OrderLine(
             sequence=n, product_id=product.id, product=product, description=product.name[:256],
-            quantity=quantity, list_price=product.list_price, unit_price=price, discount=discount,
-            tax_id=tax.id if tax else None, tax_rate=Decimal(tax.rate) if tax else ZERO))
+            # at the columns' scales: the order reads the same before and after a reload
+            quantity=quantity.quantize(QUANTITY_EXP), list_price=product.list_price, unit_price=price,
+            discount=discount.quantize(RATE_EXP), tax_id=tax.id if tax else None,
+            tax_rate=Decimal(tax.rate).quantize(RATE_EXP) if tax else ZERO.quantize(RATE_EXP)))
     compute_totals(order, new_lines)
     if order.total >= MAX_AMOUNT or any(l.total >= MAX_AMOUNT for l in new_lines):
         raise ValidationError(_("The order total (%(total)s) is too large.", total=order.total), field="lines")
     # Everything is valid: from here on we write.
     order.number = next_number(SEQUENCE_CODE, store=store, date=now.date())
+    assign_ids(db.session, new_lines)
     order.lines = new_lines
     db.session.add(order)
     db.session.flush()
+    order.__dict__["_created_in"] = db.session().get_transaction()  # see _get_order
     return order
 
 
@@ -344,9 +377,14 @@ def _warehouse():
 
 
 def _stock_location_id(store_id: int) -> int:
-    wh = _warehouse()
-    warehouse_row = wh.warehouse_for_store(store_id)
-    return wh.stock_location(warehouse_row.id).id
+    def load():
+        wh = _warehouse()
+        return wh.stock_location(wh.warehouse_for_store(store_id).id).id
+    return cached(("sales.stock_location", store_id), load)
+
+
+def _customer_location_id() -> int:
+    return cached(("sales.customer_location",), lambda: _warehouse().virtual_location("customer").id)
 
 
 # --- state changes -----------------------------------------------------------------------------
@@ -405,7 +443,7 @@ def _check_amount(value, what: str, cur: str) -> Decimal:
     return amount
 
 
-def pay_order(order_id, payments: list[dict]) -> Order:
+def pay_order(order_id, payments: list[dict], *, flush: bool = True) -> Order:
     """Pay an order in full, split over payment methods.
 
     ``payments``: dicts with ``method`` (a payment method code), ``amount`` (Decimal > 0: for
@@ -413,7 +451,8 @@ def pay_order(order_id, payments: list[dict]) -> Order:
     transaction id). Non-cash payments may not exceed the total (they give no change); cash
     covers the rest, rounded to ``SALES_CASH_ROUNDING``, and what it tenders above that is
     change. Payments that do not cover the total are refused. A draft order is confirmed
-    first. Carry-out orders issue their goods now and end ``fulfilled``.
+    first. Carry-out orders issue their goods now and end ``fulfilled``. ``flush=False``
+    leaves the last changes to the caller's next flush (a caller that writes more).
     """
     order = _get_order(order_id)
     if order.state not in ("draft", "confirmed"):
@@ -424,7 +463,7 @@ def pay_order(order_id, payments: list[dict]) -> Order:
     cur = order.currency
     if not isinstance(payments, (list, tuple)):
         raise ValidationError(_("Payments must be a list."), field="payments")
-    methods = {m.code: m for m in db.session.scalars(sa.select(PaymentMethod))}
+    methods = payment_method_map()
     parsed = []
     for n, raw in enumerate(payments, start=1):
         code = raw.get("method") if isinstance(raw, dict) else None
@@ -481,10 +520,10 @@ def pay_order(order_id, payments: list[dict]) -> Order:
         # two tills selling the same products never deadlock.
         wh = _warehouse()
         location_id = _stock_location_id(order.store_id)
-        customer_id = wh.virtual_location("customer").id
+        customer_id = _customer_location_id()
         wh.post_moves([{"product_id": l.product_id, "from_location_id": location_id,
                         "to_location_id": customer_id, "quantity": l.quantity,
-                        "unit_cost": wh.average_cost(l.product_id), "source": order.number}
+                        "unit_cost": "average", "source": order.number}
                        for l in order.lines])
     if order.state == "draft":
         _confirm(order)
@@ -496,7 +535,7 @@ def pay_order(order_id, payments: list[dict]) -> Order:
         if method.is_cash and change_left > 0:
             given = min(change_left, amount)
             change_left -= given
-        rows.append(Payment(order_id=order.id, method=method.code, method_row=method, is_cash=method.is_cash,
+        rows.append(Payment(order_id=order.id, method=method.code, is_cash=method.is_cash,
                             amount=round_money(amount - given, cur), tendered=round_money(amount, cur),
                             change=round_money(given, cur), reference=reference, paid_at=now))
     # An unpaid order has no payments: add them without loading the (empty) collection;
@@ -517,7 +556,8 @@ def pay_order(order_id, payments: list[dict]) -> Order:
     fire("o2o_order_paid", order=order)
     if order.fulfilment == "carry_out":
         _fulfilled(order, now)
-    db.session.flush()  # one write of the order, payments get their ids
+    if flush:
+        db.session.flush()  # one write of the order, payments get their ids
     return order
 
 
