@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import operator
 from collections import defaultdict
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -69,24 +70,30 @@ cost_t = ProductCost.__table__
 _p_t = Product.__table__
 _QTY = Quant.on_hand.type
 
+# the average cost as a correlated look-up: an index probe per product whatever the
+# statistics (a join let PostgreSQL scan the whole cost table for a handful of products)
 _PRODUCTS_SQL = (sa.select(_p_t.c.id, _p_t.c.sku, _p_t.c.name, _p_t.c.active,
-                           sa.func.coalesce(cost_t.c.average_cost, _p_t.c.cost).label("avg_cost"))
-                 .select_from(_p_t.outerjoin(cost_t, cost_t.c.product_id == _p_t.c.id))
+                           sa.func.coalesce(sa.select(cost_t.c.average_cost)
+                                            .where(cost_t.c.product_id == _p_t.c.id).scalar_subquery(),
+                                            _p_t.c.cost).label("avg_cost"))
                  .where(_p_t.c.id.in_(sa.bindparam("ids", expanding=True))))
 _LOCATIONS_SQL = (sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage, loc_t.c.warehouse_id,
                             loc_t.c.allow_negative, loc_t.c.active)
                   .where(loc_t.c.id.in_(sa.bindparam("ids", expanding=True))))
+# Bounds that carry the half-unit tolerance (EPS) are bound as plain Numeric: the Quantity
+# type would round them back to 0.001 and lose it.
+_BOUND = sa.Numeric(28, 4)
 _KEY = (quant_t.c.product_id == sa.bindparam("p"), quant_t.c.location_id == sa.bindparam("l"))
 _INCREASE_SQL = quant_t.update().where(*_KEY).values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=_QTY))
 _GUARDED = {
     # on hand - reserved must cover what leaves (and the reservation consumed must exist)
     "available": quant_t.update().where(
-        *_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_QTY),
-        quant_t.c.reserved >= sa.bindparam("r", type_=_QTY) - EPS),
+        *_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_BOUND),
+        quant_t.c.reserved >= sa.bindparam("rmin", type_=_BOUND)),
     # counts: what was physically counted, whatever is reserved
     "on_hand": quant_t.update().where(
-        *_KEY, quant_t.c.on_hand >= sa.bindparam("need", type_=_QTY),
-        quant_t.c.reserved >= sa.bindparam("r", type_=_QTY) - EPS),
+        *_KEY, quant_t.c.on_hand >= sa.bindparam("need", type_=_BOUND),
+        quant_t.c.reserved >= sa.bindparam("rmin", type_=_BOUND)),
     "none": quant_t.update().where(*_KEY),
 }
 for _k in _GUARDED:
@@ -95,22 +102,112 @@ for _k in _GUARDED:
 _LOCK_SQL = (sa.select(quant_t.c.id)
              .where(sa.tuple_(quant_t.c.product_id, quant_t.c.location_id).in_(sa.bindparam("keys", expanding=True)))
              .order_by(quant_t.c.product_id, quant_t.c.location_id).with_for_update())
+_QUANTS_SQL = (sa.select(quant_t.c.product_id, quant_t.c.location_id, quant_t.c.on_hand, quant_t.c.reserved)
+               .where(quant_t.c.product_id.in_(sa.bindparam("pids", expanding=True)),
+                      quant_t.c.location_id.in_(sa.bindparam("lids", expanding=True))))
 _RESERVE_SQL = (quant_t.update()
-                .where(*_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_QTY))
+                .where(*_KEY, quant_t.c.on_hand - quant_t.c.reserved >= sa.bindparam("need", type_=_BOUND))
                 .values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY)))
 _RESERVE_NEGATIVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY))
 _UNRESERVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved - sa.bindparam("q", type_=_QTY))
 # moving average: runs after the quants were updated, so stock before = stock now - received.
-_STOCK_AFTER = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0))
+# (Constants are literal SQL: the statement is run with driver parameters, see _DriverSQL.)
+_ZERO = sa.literal_column("0")
+_STOCK_AFTER = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), _ZERO))
                 .where(quant_t.c.product_id == sa.bindparam("pid")).scalar_subquery())
 _RQ, _RV = sa.bindparam("rq", type_=_QTY), sa.bindparam("rv", type_=sa.Numeric(28, 8))
 _NEW_COST = sa.func.round(sa.case(
-    (_STOCK_AFTER - _RQ <= 0, _RV / _RQ),
-    else_=((_STOCK_AFTER - _RQ) * cost_t.c.average_cost + _RV) / _STOCK_AFTER), 4)
+    (_STOCK_AFTER - _RQ <= _ZERO, _RV / _RQ),
+    else_=((_STOCK_AFTER - _RQ) * cost_t.c.average_cost + _RV) / _STOCK_AFTER), sa.literal_column("4"))
 _COST_UPDATE_SQL = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"))
                     .values(average_cost=_NEW_COST, updated_at=sa.bindparam("t")))
 _COST_LOCK_SQL = (sa.select(cost_t.c.product_id).where(cost_t.c.product_id.in_(sa.bindparam("ids", expanding=True)))
                   .order_by(cost_t.c.product_id).with_for_update())
+# on hand of a warehouse: one row per quant in product order (the warehouse index's order);
+# the few products on several shelves are added up while reading
+_WAREHOUSE_STOCK_SQL = (sa.select(quant_t.c.product_id, quant_t.c.on_hand, quant_t.c.reserved)
+                        .where(quant_t.c.warehouse_id == sa.bindparam("wh"))
+                        .order_by(quant_t.c.product_id))
+# the ledger's columns as _post inserts them (the id is the database's, or drawn first on
+# PostgreSQL)
+_MOVE_COLUMNS = ("product_id", "quantity", "from_location_id", "to_location_id", "state", "unit_cost",
+                 "source", "partner_id", "transfer_id", "user_id", "done_at", "created_at")
+
+
+class _DriverSQL:
+    """The posting statements compiled once per dialect and run with ``exec_driver_sql``,
+    their parameters already in the driver's types: SQLAlchemy's per-row parameter
+    processing was most of the Python time of a posting. Quantities stay Decimal up to
+    here; on SQLite they are handed over the way SQLAlchemy's own Numeric type does (the
+    database keeps NUMERIC as REAL anyway)."""
+
+    def __init__(self, dialect):
+        self.pg = dialect.name == "postgresql"
+        num = sa.Numeric(14, 4).dialect_impl(dialect).bind_processor(dialect)
+        self.num = num or _same
+        when = move_t.c.done_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self.when = when or _same
+        self.mark = "%s" if self.pg else "?"
+        self.guarded = {mode: self._compile(stmt, dialect) for mode, stmt in _GUARDED.items()}
+        self.increase = self._compile(_INCREASE_SQL, dialect)
+        ins = _dialect_insert_for(dialect.name, quant_t)
+        self.quant_upsert = self._compile(
+            ins.values(product_id=sa.bindparam("p"), location_id=sa.bindparam("l"),
+                       warehouse_id=sa.bindparam("w"), on_hand=sa.bindparam("d", type_=_QTY),
+                       reserved=_ZERO)
+            .on_conflict_do_update(index_elements=["product_id", "location_id"],
+                                   set_={"on_hand": quant_t.c.on_hand + ins.excluded.on_hand}), dialect)
+        self.quant_missing = self._compile(
+            ins.values(product_id=sa.bindparam("p"), location_id=sa.bindparam("l"),
+                       warehouse_id=sa.bindparam("w"), on_hand=_ZERO, reserved=_ZERO)
+            .on_conflict_do_nothing(index_elements=["product_id", "location_id"]), dialect)
+        cost_ins = _dialect_insert_for(dialect.name, cost_t)
+        self.cost_missing = self._compile(
+            cost_ins.values(product_id=sa.bindparam("pid"), average_cost=_ZERO,
+                            updated_at=sa.bindparam("t")).on_conflict_do_nothing(index_elements=["product_id"]),
+            dialect)
+        self.cost_update = self._compile(_COST_UPDATE_SQL, dialect)
+        cols = ", ".join(_MOVE_COLUMNS)
+        marks = ", ".join([self.mark] * len(_MOVE_COLUMNS))
+        if self.pg:
+            self.move_insert_one = f"INSERT INTO {move_t.name} ({cols}) VALUES ({marks}) RETURNING id"
+            self.move_insert_ids = f"INSERT INTO {move_t.name} (id, {cols}) VALUES (%s, {marks})"
+            self.move_ids = (f"SELECT nextval(pg_get_serial_sequence('{move_t.name}', 'id')) "
+                             "FROM generate_series(1, %s)")
+        else:
+            self.move_insert = f"INSERT INTO {move_t.name} ({cols}) VALUES ({marks})"
+        wh = _WAREHOUSE_STOCK_SQL.compile(dialect=dialect)
+        self.warehouse_stock = (wh.string, wh.positional)
+
+    @staticmethod
+    def _compile(stmt, dialect):
+        """(sql, to_params): ``to_params`` turns a dict of named values into what the
+        driver takes for this statement (a tuple for positional parameter styles)."""
+        compiled = stmt.compile(dialect=dialect)
+        if compiled.positional:
+            names = tuple(compiled.positiontup)
+            if len(names) == 1:
+                name = names[0]
+                return compiled.string, lambda row: (row[name],)
+            return compiled.string, operator.itemgetter(*names)
+        return compiled.string, _same
+
+
+def _same(value):
+    return value
+
+
+_DRIVER: dict[str, _DriverSQL] = {}
+
+
+def _driver(connection) -> _DriverSQL:
+    dialect = connection.dialect
+    found = _DRIVER.get(dialect.name)
+    if found is None:
+        found = _DRIVER[dialect.name] = _DriverSQL(dialect)
+    return found
+
+
 _VIRTUAL_IDS: dict[tuple[str, str], int] = {}
 
 
@@ -125,7 +222,11 @@ def _is_pg() -> bool:
 
 
 def _dialect_insert(table):
-    if _is_pg():
+    return _dialect_insert_for("postgresql" if _is_pg() else "sqlite", table)
+
+
+def _dialect_insert_for(name: str, table):
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
@@ -134,13 +235,16 @@ def _dialect_insert(table):
 
 def _qty(value, what: str = "quantity", *, allow_zero: bool = False, product=None, place=None) -> Decimal:
     """A quantity as a Decimal rounded to 0.001; refuses floats' cousins, zero and negatives."""
-    if isinstance(value, float):
-        value = Decimal(str(value))
-    try:
-        q = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValidationError(_("%(what)s %(value)r is not a number%(ctx)s", what=what, value=value,
-                                ctx=_ctx(product, place))) from None
+    if value.__class__ is Decimal:
+        q = value
+    else:
+        if isinstance(value, float):
+            value = Decimal(str(value))
+        try:
+            q = Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise ValidationError(_("%(what)s %(value)r is not a number%(ctx)s", what=what, value=value,
+                                    ctx=_ctx(product, place))) from None
     if not q.is_finite():
         raise ValidationError(_("%(what)s must be a number%(ctx)s", what=what, ctx=_ctx(product, place)))
     if q < 0 or (q == 0 and not allow_zero):
@@ -386,37 +490,54 @@ def post_moves(moves: list[dict]) -> int:
     """Post done moves in one go (imports, bench): each dict has ``product_id``,
     ``from_location_id``, ``to_location_id``, ``quantity`` and optionally ``unit_cost``,
     ``source``, ``partner_id``. All or nothing; returns how many were posted."""
-    return len(_post(moves))
+    return len(_post(moves, rows=False))
+
+
+class _Short(Exception):
+    """A guarded decrease did not apply to every row (raised inside the savepoint)."""
 
 
 def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None = None,
-          transfer_id=None, expect: str | None = None) -> list[StockMove]:
+          transfer_id=None, expect: str | None = None, rows: bool = True) -> list:
     """The one place stock moves. ``check``: "available" (on hand - reserved must cover an
     outgoing quantity), "on_hand" (ignore reservations: counts) or "none"; ``unreserve``
     maps (product, location) to a reserved quantity consumed by this posting. A move's
     ``unit_cost`` of ``"average"`` is the product's current average cost. ``expect``:
-    "receive" (destination must be a stock location) or "issue" (source must be)."""
+    "receive" (destination must be a stock location) or "issue" (source must be).
+
+    Returns the posted StockMove rows, attached to the session. With ``rows=False`` (the
+    caller only counts them) and nobody listening to ``o2o_stock_moved``, the rows are not
+    built and their ids are returned instead.
+
+    The number of statements does not depend on the number of moves: the products, the
+    locations, the quant writes (one statement per kind: insert missing rows, guarded
+    decreases per check, increases; a savepoint around them when a refusal could follow
+    another write), the average costs on receipts, and the ledger rows."""
     if not moves:
         return []
     session = _session()
-    products = _products(m["product_id"] for m in moves)
-    locations = _locations({m["from_location_id"] for m in moves} | {m["to_location_id"] for m in moves})
+    conn = session.connection()
+    drv = _driver(conn)
+    products = _products([m["product_id"] for m in moves])
+    locations = _locations([m["from_location_id"] for m in moves] + [m["to_location_id"] for m in moves])
     clean = []
-    deltas: dict[tuple[int, int], Decimal] = defaultdict(Decimal)
+    deltas: dict[tuple[int, int], Decimal] = {}
     receipts: dict[int, list[Decimal]] = {}
+    zero = _D0
     for m in moves:
         pid, src, dst = int(m["product_id"]), int(m["from_location_id"]), int(m["to_location_id"])
         product, src_loc, dst_loc = products[pid], locations[src], locations[dst]
-        if expect == "receive" and dst_loc["usage"] != INTERNAL:
+        src_usage, dst_usage = src_loc["usage"], dst_loc["usage"]
+        if expect == "receive" and dst_usage != INTERNAL:
             raise ValidationError(_("Cannot receive %(product)s into %(place)s: it is a virtual location, "
                                     "not a place where stock is kept",
                                     product=_product_label(product), place=_place_label(dst_loc)))
-        if expect == "issue" and src_loc["usage"] != INTERNAL:
+        if expect == "issue" and src_usage != INTERNAL:
             raise ValidationError(_("Cannot take %(product)s out of %(place)s: it is a virtual location, "
                                     "not a place where stock is kept",
                                     product=_product_label(product), place=_place_label(src_loc)))
-        place = src_loc if src_loc["usage"] in STOCK_USAGES or dst_loc["usage"] not in STOCK_USAGES else dst_loc
-        q = _qty(m["quantity"], product=product, place=place)
+        src_stock, dst_stock = src_usage in STOCK_USAGES, dst_usage in STOCK_USAGES
+        q = _qty(m["quantity"], product=product, place=src_loc if src_stock or not dst_stock else dst_loc)
         if src == dst:
             raise ValidationError(_("A move of %(product)s needs two different locations, not %(place)s twice",
                                     product=_product_label(product), place=_place_label(src_loc)))
@@ -431,139 +552,209 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
         if unit_cost == "average":
             unit_cost = product["cost"]
         if unit_cost is not None:
-            if isinstance(unit_cost, float):
-                unit_cost = Decimal(str(unit_cost))
-            try:
-                unit_cost = Decimal(unit_cost)
-            except (InvalidOperation, TypeError, ValueError):
-                raise ValidationError(_("The unit cost %(value)r of %(product)s is not a number",
-                                        value=unit_cost, product=_product_label(product))) from None
+            if unit_cost.__class__ is not Decimal:
+                if isinstance(unit_cost, float):
+                    unit_cost = Decimal(str(unit_cost))
+                try:
+                    unit_cost = Decimal(unit_cost)
+                except (InvalidOperation, TypeError, ValueError):
+                    raise ValidationError(_("The unit cost %(value)r of %(product)s is not a number",
+                                            value=unit_cost, product=_product_label(product))) from None
             if unit_cost < 0 or not unit_cost.is_finite():
                 raise ValidationError(_("The unit cost of %(product)s cannot be negative",
                                         product=_product_label(product)))
-        if src_loc["usage"] in STOCK_USAGES:
-            deltas[(pid, src)] -= q
-        if dst_loc["usage"] in STOCK_USAGES:
-            deltas[(pid, dst)] += q
-        if src_loc["usage"] == SUPPLIER and dst_loc["usage"] in STOCK_USAGES and unit_cost is not None:
-            acc = receipts.setdefault(pid, [Decimal(0), Decimal(0)])
-            acc[0] += q
-            acc[1] += q * unit_cost
-        clean.append({"product_id": pid, "from_location_id": src, "to_location_id": dst, "quantity": q,
-                      "unit_cost": unit_cost, "source": m.get("source"), "partner_id": m.get("partner_id"),
-                      "transfer_id": m.get("transfer_id", transfer_id)})
+        if src_stock:
+            key = (pid, src)
+            deltas[key] = deltas.get(key, zero) - q
+        if dst_stock:
+            key = (pid, dst)
+            deltas[key] = deltas.get(key, zero) + q
+            if src_usage == SUPPLIER and unit_cost is not None:
+                acc = receipts.get(pid)
+                if acc is None:
+                    receipts[pid] = [q, q * unit_cost]
+                else:
+                    acc[0] += q
+                    acc[1] += q * unit_cost
+        clean.append((pid, q, src, dst, unit_cost, m.get("source"), m.get("partner_id"),
+                      m.get("transfer_id", transfer_id)))
     unreserve = unreserve or {}
     for key in unreserve:
-        deltas.setdefault(key, Decimal(0))
+        deltas.setdefault(key, zero)
 
     now = utcnow()
     user_id = _current_user_id()
-    for row in clean:
-        row.update(state="done", user_id=user_id, done_at=now, created_at=now)
-    plan = _plan_quant_updates(deltas, locations, check, unreserve)
-    # A savepoint only where a refusal could follow another write of this posting.
-    if plan["guarded"] and (plan["creatable"] or len(plan["guarded"]) > 1):
-        with session.begin_nested():
-            _apply_quant_updates(plan, products, locations, check)
-    else:
-        _apply_quant_updates(plan, products, locations, check)
+    plan = _plan_quant_updates(deltas, locations, check, unreserve, drv)
+    _apply_quant_updates(conn, drv, plan, products, locations, check)
     if receipts:
-        _update_average_costs(receipts, now)
-    ids = _insert_moves(clean)
-    new_instance = StockMove.__mapper__.class_manager.new_instance
-    rows = []
-    for move_id, values in zip(ids, clean):
+        _update_average_costs(conn, drv, receipts, now)
+    ids = _insert_moves(conn, drv, clean, user_id, now)
+    if not rows and not _listened():
+        return ids
+    new_instance = _new_move
+    out = []
+    for move_id, (pid, q, src, dst, unit_cost, source, partner_id, tr_id) in zip(ids, clean):
         # the row as inserted: loaded values straight into the instance, no change events
         obj = new_instance()
-        obj.__dict__.update(values, id=move_id)
+        obj.__dict__.update(id=move_id, product_id=pid, quantity=q, from_location_id=src, to_location_id=dst,
+                            state="done", unit_cost=unit_cost, source=source, partner_id=partner_id,
+                            transfer_id=tr_id, user_id=user_id, done_at=now, created_at=now)
         make_transient_to_detached(obj)
-        rows.append(obj)
-    session.add_all(rows)
-    fire("o2o_stock_moved", moves=rows)
-    return rows
+        out.append(obj)
+    session.add_all(out)
+    fire("o2o_stock_moved", moves=out)
+    return out
 
 
-def _insert_moves(rows: list[dict]) -> list[int]:
-    """Insert ledger rows in one round trip and return their ids, in order."""
-    session = _session()
-    if len(rows) == 1:
-        return [session.execute(move_t.insert().returning(move_t.c.id), rows[0]).scalar_one()]
-    if _is_pg():
-        ids = session.execute(sa.text("SELECT nextval(pg_get_serial_sequence('warehouse_move', 'id')) "
-                                      "FROM generate_series(1, :n)"), {"n": len(rows)}).scalars().all()
+_D0 = Decimal(0)
+_new_move = StockMove.__mapper__.class_manager.new_instance
+
+
+def _listened() -> bool:
+    """Whether any addon listens to the stock event (directly or after the commit)."""
+    from core.events import hook
+    relay = hook()
+    return bool(relay.o2o_stock_moved.get_hookimpls() or relay.o2o_after_commit.get_hookimpls())
+
+
+def _insert_moves(conn, drv: _DriverSQL, clean: list[tuple], user_id, now) -> list[int]:
+    """Insert the ledger rows and return their ids, in order. SQLite: one executemany (this
+    transaction holds the write lock, so its rowids are consecutive up to the last one;
+    cheaper than a multi-row INSERT or RETURNING); PostgreSQL: the ids are drawn from the
+    sequence first."""
+    num, when = drv.num, drv.when(now)
+
+    def params(row):
+        pid, q, src, dst, unit_cost, source, partner_id, tr_id = row
+        cost = None if unit_cost is None else num(unit_cost.quantize(U4, ROUND_HALF_UP))  # as UnitPrice would
+        return (pid, num(q), src, dst, "done", cost, source, partner_id, tr_id, user_id, when, when)
+
+    if drv.pg:
+        if len(clean) == 1:
+            return [conn.exec_driver_sql(drv.move_insert_one, params(clean[0])).scalar_one()]
+        ids = conn.exec_driver_sql(drv.move_ids, (len(clean),)).scalars().all()
         ids.sort()
-        for move_id, row in zip(ids, rows):
-            row["id"] = move_id
-        session.execute(move_t.insert(), rows)
-        for row in rows:
-            del row["id"]
+        conn.exec_driver_sql(drv.move_insert_ids, [(move_id, *params(row)) for move_id, row in zip(ids, clean)])
         return ids
-    # SQLite: this transaction holds the write lock, so one executemany gives consecutive rowids
-    session.execute(move_t.insert(), rows)
-    last = session.execute(sa.text("SELECT last_insert_rowid()")).scalar()
-    return list(range(last - len(rows) + 1, last + 1))
+    if len(clean) == 1:
+        return [conn.exec_driver_sql(drv.move_insert, params(clean[0])).lastrowid]
+    conn.exec_driver_sql(drv.move_insert, [params(row) for row in clean])
+    last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar()
+    return list(range(last - len(clean) + 1, last + 1))
 
 
-def _plan_quant_updates(deltas, locations, check, unreserve) -> dict:
+def _plan_quant_updates(deltas, locations, check, unreserve, drv: _DriverSQL) -> dict:
+    """What the posting does to each quant, in (product, location) order: ``creatable``
+    rows to insert if missing, ``plain`` increases, ``guarded`` decreases by check mode
+    (each with its bounds, already in the driver's types)."""
+    num = drv.num
     keys = sorted(k for k in deltas if locations[k[1]]["usage"] in STOCK_USAGES)
     creatable, plain, guarded = [], [], []
+    by_mode: dict[str, list] = {}
     for key in keys:
-        d, r = deltas[key], unreserve.get(key, Decimal(0))
+        d, r = deltas[key], unreserve.get(key, _D0)
         loc = locations[key[1]]
         mode = "none" if (check == "none" or loc["allow_negative"]) else check
         if d > 0 or mode == "none":
-            creatable.append({"product_id": key[0], "location_id": key[1], "warehouse_id": loc["warehouse_id"],
-                              "on_hand": Decimal(0), "reserved": Decimal(0)})
+            creatable.append({"p": key[0], "l": key[1], "w": loc["warehouse_id"]})
         if d >= 0 and r == 0:
             if d != 0:
-                plain.append({"p": key[0], "l": key[1], "d": d})
+                plain.append({"p": key[0], "l": key[1], "w": loc["warehouse_id"], "d": num(d)})
         else:
             need = -d - EPS if mode == "on_hand" else -d - r - EPS
-            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": need, "mode": mode})
-    return {"keys": keys, "creatable": creatable, "plain": plain, "guarded": guarded}
+            guarded.append({"p": key[0], "l": key[1], "d": d, "r": r, "need": need, "rmin": r - EPS, "mode": mode})
+            by_mode.setdefault(mode, []).append({"p": key[0], "l": key[1], "d": num(d), "r": num(r),
+                                                 "need": num(need), "rmin": num(r - EPS)})
+    return {"keys": keys, "creatable": creatable, "plain": plain, "guarded": guarded, "by_mode": by_mode}
 
 
-def _apply_quant_updates(plan, products, locations, check) -> None:
+def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check) -> None:
     """1. insert missing rows (never read-then-insert); 2. on PostgreSQL lock every row the
-    posting touches in one fixed order; 3. guarded decreases, each checked by its row
-    count; 4. increases in one round trip."""
-    session = _session()
+    posting touches in one fixed order; 3. guarded decreases, one statement per check
+    mode, checked by the row count (the sum over the rows); 4. increases in one round trip.
+
+    Receipts alone are one upsert per row in key order, which also takes the row locks in
+    that order. Decreases of one mode and nothing else (a sale) need no separate lock
+    statement: their one statement updates, so locks, the rows in key order."""
     if not plan["keys"]:
         return
     if not plan["guarded"]:
-        # only increases (receipts): one upsert per row, in key order, which also takes the
-        # row locks in that order
         if plan["plain"]:
-            by_key = {(c["product_id"], c["location_id"]): c for c in plan["creatable"]}
-            session.execute(_quant_upsert(), [dict(by_key[(r["p"], r["l"])], on_hand=r["d"]) for r in plan["plain"]])
+            sql, to_params = drv.quant_upsert
+            conn.exec_driver_sql(sql, [to_params(r) for r in plan["plain"]])
         return
-    if plan["creatable"]:
-        session.execute(_quant_insert_missing(), plan["creatable"])
-    if _is_pg() and len(plan["keys"]) > 1:  # one row needs no ordering: its UPDATE locks it
-        session.execute(_LOCK_SQL, {"keys": plan["keys"]})
-    for row in plan["guarded"]:
-        params = {"p": row["p"], "l": row["l"], "d": row["d"], "r": row["r"], "need": row["need"]}
-        if session.execute(_GUARDED[row["mode"]], params).rowcount != 1:
-            _refuse_shortage(row["p"], row["l"], -row["d"], products, locations, check)
+    session = _session()
+    # a savepoint only where a refusal could follow another write of this posting
+    savepoint = bool(plan["creatable"]) or len(plan["guarded"]) > 1
+    lock = drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1)
+
+    def apply():
+        conn = session.connection()  # inside begin_nested(): this is what emits the SAVEPOINT
+        if plan["creatable"]:
+            sql, to_params = drv.quant_missing
+            conn.exec_driver_sql(sql, [to_params(r) for r in plan["creatable"]])
+        if lock:
+            session.execute(_LOCK_SQL, {"keys": plan["keys"]})
+        for mode, params in plan["by_mode"].items():
+            sql, to_params = drv.guarded[mode]
+            if len(params) == 1:
+                done = conn.exec_driver_sql(sql, to_params(params[0])).rowcount
+            else:
+                done = conn.exec_driver_sql(sql, [to_params(r) for r in params]).rowcount
+            if done != len(params):
+                raise _Short()
+
+    for attempt in range(3):
+        try:
+            if savepoint:
+                with session.begin_nested():
+                    apply()
+            else:
+                apply()
+        except _Short:
+            # nothing of the posting is written: name the first row that cannot give
+            _refuse_short_row(plan["guarded"], products, locations, check, anyway=attempt == 2)
+            continue  # a concurrent posting gave the stock back in between: try again
+        break
     if plan["plain"]:
-        session.execute(_INCREASE_SQL, plan["plain"])
+        sql, to_params = drv.increase
+        conn.exec_driver_sql(sql, [to_params(r) for r in plan["plain"]])
 
 
-def _quant_upsert():
-    stmt = _dialect_insert(quant_t)
-    return stmt.on_conflict_do_update(index_elements=["product_id", "location_id"],
-                                      set_={"on_hand": quant_t.c.on_hand + stmt.excluded.on_hand})
+def _refuse_short_row(guarded, products, locations, check, *, anyway: bool) -> None:
+    """Read the guarded rows in one SELECT and raise InsufficientStock for the first (in
+    key order) whose guard fails now; returns if none does (and ``anyway`` is false)."""
+    found = {(r.product_id, r.location_id): (r.on_hand, r.reserved) for r in _session().execute(
+        _QUANTS_SQL, {"pids": sorted({g["p"] for g in guarded}), "lids": sorted({g["l"] for g in guarded})})}
+    for g in guarded:
+        on_hand, reserved = found.get((g["p"], g["l"]), (_D0, _D0))
+        if g["mode"] == "available":
+            fits = on_hand - reserved >= g["need"] and reserved >= g["rmin"]
+        elif g["mode"] == "on_hand":
+            fits = on_hand >= g["need"] and reserved >= g["rmin"]
+        else:  # unguarded (negative stock allowed): its row was inserted first, it cannot miss
+            fits = True
+        if not fits:
+            _refuse_shortage(g["p"], g["l"], -g["d"], products, locations, check, row=(on_hand, reserved))
+    if anyway:
+        g = guarded[0]
+        _refuse_shortage(g["p"], g["l"], -g["d"], products, locations, check,
+                         row=found.get((g["p"], g["l"]), (_D0, _D0)))
 
 
 def _quant_insert_missing():
     return _dialect_insert(quant_t).on_conflict_do_nothing(index_elements=["product_id", "location_id"])
 
 
-def _refuse_shortage(product_id, location_id, wanted, products, locations, check):
-    q = _session().execute(sa.select(quant_t.c.on_hand, quant_t.c.reserved).where(
-        quant_t.c.product_id == product_id, quant_t.c.location_id == location_id)).first()
-    on_hand_now = q.on_hand if q else Decimal(0)
-    avail = on_hand_now - (q.reserved if q and check != "on_hand" else 0)
+def _refuse_shortage(product_id, location_id, wanted, products, locations, check, row=None):
+    """Raise InsufficientStock for a product at a place; ``row`` is its quant's (on hand,
+    reserved) if already read."""
+    if row is None:
+        q = _session().execute(sa.select(quant_t.c.on_hand, quant_t.c.reserved).where(
+            quant_t.c.product_id == product_id, quant_t.c.location_id == location_id)).first()
+        row = (q.on_hand, q.reserved) if q else (_D0, _D0)
+    on_hand_now, reserved_now = row
+    avail = on_hand_now - (reserved_now if check != "on_hand" else 0)
     product, place = products[product_id], locations[location_id]
     raise InsufficientStock(
         _("Not enough %(product)s at %(place)s: %(available)s available, %(wanted)s needed",
@@ -573,25 +764,26 @@ def _refuse_shortage(product_id, location_id, wanted, products, locations, check
         requested=str(Decimal(wanted).quantize(Q3)))
 
 
-def _update_average_costs(receipts: dict[int, list[Decimal]], now) -> None:
+def _update_average_costs(conn, drv: _DriverSQL, receipts: dict[int, list[Decimal]], now) -> None:
     """Moving average: (stock before x old cost + received value) / stock after, per product,
     computed in SQL after the quants were updated (stock before = stock now - received).
     On PostgreSQL the cost rows are locked first (in product order), so the statement that
     reads the stock runs after any concurrent receipt of the same product committed."""
     session = _session()
     pids = sorted(receipts)
-    if _is_pg():
+    when, num = drv.when(now), drv.num
+    missing_sql, missing_params = drv.cost_missing
+    if drv.pg:
         locked = set(session.execute(_COST_LOCK_SQL, {"ids": pids}).scalars())
         missing = [p for p in pids if p not in locked]
         if missing:
-            session.execute(_dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"]),
-                            [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in missing])
+            conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "t": when}) for p in missing])
             session.execute(_COST_LOCK_SQL, {"ids": missing})
     else:
-        session.execute(_dialect_insert(cost_t).on_conflict_do_nothing(index_elements=["product_id"]),
-                        [{"product_id": p, "average_cost": Decimal(0), "updated_at": now} for p in pids])
-    session.execute(_COST_UPDATE_SQL, [{"pid": p, "rq": receipts[p][0], "rv": receipts[p][1], "t": now}
-                                       for p in pids])
+        conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "t": when}) for p in pids])
+    sql, to_params = drv.cost_update
+    conn.exec_driver_sql(sql, [to_params({"pid": p, "rq": num(receipts[p][0]), "rv": num(receipts[p][1]), "t": when})
+                               for p in pids])
 
 
 # --- the stock services -------------------------------------------------------------------
@@ -1094,12 +1286,50 @@ def availability_by_store(product_id) -> list[dict]:
 
 
 def on_hand_by_product(warehouse_id) -> dict[int, dict]:
-    """Every product's on hand and reserved in a warehouse: {product_id: {on_hand, reserved}}."""
-    stmt = (sa.select(quant_t.c.product_id, _milli(sa.func.sum(quant_t.c.on_hand)),
-                      _milli(sa.func.sum(quant_t.c.reserved)))
-            .where(_warehouse_quants(warehouse_id)).group_by(quant_t.c.product_id))
-    return {pid: {"on_hand": _from_milli(oh), "reserved": _from_milli(rs)}
-            for pid, oh, rs in _session().execute(stmt).all()}
+    """Every product's on hand and reserved in a warehouse: {product_id: {on_hand, reserved}}.
+
+    One row per quant, read in product order from the warehouse's index and added up
+    while reading (a product on several shelves has several rows), row by row from the
+    cursor: 20,000 products must not leave 20,000 short-lived rows and tuples behind for
+    the garbage collector, whose full collections were what made the slow calls slow."""
+    conn = _session().connection()
+    sql, positional = _driver(conn).warehouse_stock
+    result = conn.exec_driver_sql(sql, (warehouse_id,) if positional else {"wh": warehouse_id})
+    out: dict[int, dict] = {}
+    if conn.dialect.name == "postgresql":
+        # numeric(14, 3) arrives as Decimal with three places, as the other backend's below
+        last, oh_sum, rs_sum = None, _D0, _D0
+        try:
+            for pid, oh, rs in result.cursor:
+                if pid != last:
+                    if last is not None:
+                        out[last] = {"on_hand": oh_sum, "reserved": rs_sum}
+                    last, oh_sum, rs_sum = pid, oh, rs
+                else:
+                    oh_sum += oh
+                    rs_sum += rs
+        finally:
+            result.close()
+        if last is not None:
+            out[last] = {"on_hand": oh_sum, "reserved": rs_sum}
+        return out
+    # SQLite hands NUMERIC back as integers or floats: add them up as exact thousandths
+    from_milli = _from_milli
+    last, oh_sum, rs_sum = None, 0, 0
+    try:
+        for pid, oh, rs in result.cursor:
+            if pid != last:
+                if last is not None:
+                    out[last] = {"on_hand": from_milli(oh_sum), "reserved": from_milli(rs_sum)}
+                last, oh_sum, rs_sum = pid, round(oh * 1000), round(rs * 1000)
+            else:
+                oh_sum += round(oh * 1000)
+                rs_sum += round(rs * 1000)
+    finally:
+        result.close()
+    if last is not None:
+        out[last] = {"on_hand": from_milli(oh_sum), "reserved": from_milli(rs_sum)}
+    return out
 
 
 def average_cost(product_id) -> Decimal:
