@@ -83,13 +83,15 @@ class StockMove(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), nullable=False)
     quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
-    from_location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False, index=True)
-    to_location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False, index=True)
+    # no index on the locations nor the transfer: nothing reads moves by them (see
+    # migration warehouse_0003), and every index is paid for by every posted move
+    from_location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False)
+    to_location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False)
     state: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="done")  # draft|done|cancelled
     unit_cost: Mapped[Decimal | None] = mapped_column(UnitPrice)
     source: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"))
-    transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_transfer.id"), index=True)
+    transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_transfer.id"))
     user_id: Mapped[int | None] = mapped_column(sa.Integer)  # no FK: users may be deleted
     done_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
