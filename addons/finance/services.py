@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import func
 
 from core.cache import cached, watch
-from core.db import assign_ids, db, utcnow
+from core.db import db, persistent_from_row, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import _, _l
 from core.models import Store
@@ -356,6 +356,14 @@ def unlock_period(name: str) -> Period:
     return period
 
 
+def _is_posted(source_type: str, source_id: int) -> bool:
+    """Whether a source document has its entry. On the connection, without autoflush:
+    post_entry flushes each entry it posts, so no entry is ever left pending."""
+    return db.session.connection().execute(
+        sa.select(Entry.id).where(Entry.source_type == source_type, Entry.source_id == source_id).limit(1)
+    ).first() is not None
+
+
 def find_posting(source_type: str, source_id: int) -> Entry | None:
     return db.session.scalar(sa.select(Entry).where(Entry.source_type == source_type,
                                                     Entry.source_id == source_id))
@@ -428,10 +436,10 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
             raise ValidationError(_("Line %(n)s: account %(acc)s is archived.", n=i, acc=acc_row))
         total_debit += debit
         total_credit += credit
-        rows.append(EntryLine(account_id=acc_row.id, date=date, debit=debit, credit=credit,
-                              label=(line.get("label") or None) and str(line.get("label"))[:128],
-                              partner_id=line.get("partner_id"), store_id=line.get("store_id", store_id),
-                              payment_method=line.get("payment_method")))
+        rows.append(dict(account_id=acc_row.id, date=date, debit=debit, credit=credit,
+                         label=(line.get("label") or None) and str(line.get("label"))[:128],
+                         partner_id=line.get("partner_id"), store_id=line.get("store_id", store_id),
+                         payment_method=line.get("payment_method")))
     if len(rows) < 2 and not (total_debit == total_credit == ZERO):
         raise ValidationError(_("A journal entry needs at least two lines."))
     if not rows:
@@ -441,14 +449,16 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
                                 "(difference %(diff)s).", debit=fmt(total_debit), credit=fmt(total_credit),
                                 diff=fmt(total_debit - total_credit)))
     from core.services.sequences import next_number
-    assign_ids(db.session, rows)
-    entry = Entry(number=next_number(ENTRY_SEQUENCE, date=date), journal_id=journal_id, date=date, state="posted",
+    values = dict(number=next_number(ENTRY_SEQUENCE, date=date), journal_id=journal_id, date=date, state="posted",
                   memo=(memo or None) and memo[:256], store_id=store_id, channel=channel, source_type=source_type,
                   source_id=source_id, source_ref=(source_ref and str(source_ref)[:64]),
-                  reversal_of_id=reversal_of_id, posted_by=_actor(), lines=rows)
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+                  reversal_of_id=reversal_of_id, posted_at=utcnow(), posted_by=_actor())
+    # A posted entry is written once and never changed: two INSERTs straight to the
+    # database (no unit of work), the entry handed back as if loaded, its lines on use.
+    conn = db.session.connection()
+    entry_id = conn.execute(sa.insert(Entry.__table__).values(**values).returning(Entry.__table__.c.id)).scalar_one()
+    conn.execute(sa.insert(EntryLine.__table__), [dict(row, entry_id=entry_id) for row in rows])
+    return persistent_from_row(db.session, Entry, {**values, "id": entry_id})
 
 
 def reverse_entry(entry_id: int, date=None, memo: str | None = None) -> Entry:
@@ -588,9 +598,8 @@ def _payments_by_method(obj) -> dict[str, Decimal]:
 def post_order_paid(order) -> Entry | None:
     """Paid order -> revenue (net), tax per rate, and a debit per payment method; card and
     wallet payments feed the day's expected settlement. Skips an order already posted."""
-    with db.session.no_autoflush:  # entries are flushed as they are posted: nothing pending to see
-        if find_posting(SRC_ORDER, order.id) is not None:
-            return None
+    if _is_posted(SRC_ORDER, order.id):
+        return None
     date = _as_date(getattr(order, "paid_at", None))
     store_id = getattr(order, "store_id", None)
     channel = getattr(order, "channel", None)

@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -322,23 +323,24 @@ def entry_hash(prev_hash: str, register_id: int, seq: int, kind: str, document_r
 
 
 def append_journal(register_id: int, kind: str, document_ref: str, amount: Decimal, payload: dict,
-                   counters: sa.Row | None = None) -> PosJournalEntry:
-    """Append an entry to the register's chain. ``counters`` (from a ``_bump`` that already
-    took ``last_journal_seq``) saves a statement when the caller bumped it."""
+                   counters: sa.Row | None = None) -> str:
+    """Append an entry to the register's chain; returns its hash. ``counters`` (from a
+    ``_bump`` that already took ``last_journal_seq``) saves a statement when the caller
+    bumped it."""
     if counters is None:
         counters = _bump(register_id, last_journal_seq=1)
     seq, prev = counters.last_journal_seq, counters.last_journal_hash or GENESIS_HASH
     recorded_at = utcnow().isoformat()
     body = canonical_json(payload)
     digest = entry_hash(prev, register_id, seq, kind, document_ref, amount, recorded_at, body)
-    entry = PosJournalEntry(register_id=register_id, seq=seq, kind=kind, document_ref=document_ref,
-                            amount=_money(amount), recorded_at=recorded_at, payload=body,
-                            prev_hash=prev, hash=digest)
-    db.session.add(entry)
+    # append-only: inserted straight, never loaded back into the session
+    conn = db.session.connection()
+    conn.execute(sa.insert(PosJournalEntry.__table__).values(
+        register_id=register_id, seq=seq, kind=kind, document_ref=document_ref, amount=_money(amount),
+        recorded_at=recorded_at, payload=body, prev_hash=prev, hash=digest))
     table = PosRegisterCounter.__table__
-    db.session.connection().execute(sa.update(table).where(table.c.register_id == register_id)
-                                    .values(last_journal_hash=digest))
-    return entry
+    conn.execute(sa.update(table).where(table.c.register_id == register_id).values(last_journal_hash=digest))
+    return digest
 
 
 def verify_journal(register_id: int | None = None) -> dict:
@@ -620,19 +622,24 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
         db.session.connection().execute(sa.select(PosSession.state).where(PosSession.id == pos_session.id)).scalar()
     if state != SESSION_OPEN:
         raise Conflict(_("Session %(session)s was closed; open a new session.", session=pos_session.name))
-    sale.receipt_number = counters.last_receipt
-    sale.order_id = order.id
-    sale.total = _money(order.total)
-    sale.tax_total = _money(order.tax_total)
-    sale.discount_total = _money(getattr(order, "discount_total", ZERO) or ZERO)
-    sale.change_given = _money(order.change_given or ZERO)
-    for payment in order.payments:
-        db.session.add(PosSalePayment(sale=sale, session_id=pos_session.id, method=payment.method,
-                                      is_cash=bool(payment.is_cash), amount=_money(payment.amount)))
+    # The sale's row, its payments and its journal entry are written once each, straight
+    # (Core statements); the instance is kept in step without a unit-of-work round.
+    fields = {"receipt_number": counters.last_receipt, "order_id": order.id, "total": _money(order.total),
+              "tax_total": _money(order.tax_total),
+              "discount_total": _money(getattr(order, "discount_total", ZERO) or ZERO),
+              "change_given": _money(order.change_given or ZERO)}
+    for name, value in fields.items():
+        set_committed_value(sale, name, value)
     document = sale_document(sale, register, order, products)
-    sale.document = canonical_json(document)
+    fields["document"] = canonical_json(document)
+    set_committed_value(sale, "document", fields["document"])
+    conn = db.session.connection()
+    conn.execute(sa.update(PosSale.__table__).where(PosSale.__table__.c.id == sale.id).values(**fields))
+    conn.execute(sa.insert(PosSalePayment.__table__),
+                 [{"sale_id": sale.id, "session_id": pos_session.id, "method": p.method, "is_cash": bool(p.is_cash),
+                   "amount": _money(p.amount)} for p in order.payments])
     append_journal(register.id, "sale", document["receipt"], sale.total, document, counters=counters)
-    db.session.flush()
+    db.session.flush()  # the order's last change (fulfilled)
     return document, True
 
 
