@@ -141,6 +141,8 @@ class RefundIn(pydantic.BaseModel):
     reason: str = pydantic.Field(..., min_length=1, max_length=256)
     method: str | None = None
     lines: list[RefundLineIn] | None = None
+    restock: bool = pydantic.Field(True, description="put the returned goods back in the store's stock "
+                                                      "(false: damaged or not resellable)")
 
 
 class LookupQuery(pydantic.BaseModel):
@@ -307,7 +309,7 @@ def refund_sale(sale_id, body: RefundIn):
     key = _key(body.idempotency_key)
     lines = [{"product_id": l.product_id, "quantity": str(l.quantity)} for l in body.lines] if body.lines else None
     document, created = services.refund(sale_id, idempotency_key=key, reason=body.reason, lines=lines,
-                                        method=body.method, user=user)
+                                        method=body.method, restock=body.restock, user=user)
     return _document_response(document, created)
 
 

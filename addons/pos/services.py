@@ -674,10 +674,12 @@ def sale_document(sale: PosSale, register: PosRegister, order, products: dict | 
 
 
 def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict] | None = None,
-           method: str | None = None, user=None) -> tuple[dict, bool]:
+           method: str | None = None, restock: bool = True, user=None) -> tuple[dict, bool]:
     """A correction: a new negative document for a sale (all of it, or ``lines`` as
     ``[{"product_id", "quantity"}]``), paid back by ``method`` (default: the sale's first
-    method) in the register's open session. The original sale is never changed."""
+    method) in the register's open session. The original sale is never changed.
+    ``restock``: the returned goods go back into the store's stock, at the cost they left it
+    (False: damaged or not resellable, they stay out of stock)."""
     key = _check_key(idempotency_key)
     original = db.session.get(PosSale, sale_id)
     if original is None or original.kind != "sale" or original.receipt_number is None:
@@ -771,10 +773,29 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
         "refund_of": doc["receipt"], "reason": reason,
     }
     sale.document = canonical_json(document)
+    if restock:
+        _restock(original, register, out_lines, document["receipt"])
     append_journal(register.id, "refund", document["receipt"], sale.total, document, counters=counters)
     db.session.flush()
     fire("o2o_pos_refund_recorded", refund=sale)
     return document, True
+
+
+def _restock(original: PosSale, register: PosRegister, refund_lines: list[dict], receipt: str) -> None:
+    """Returned goods back into the register's store stock, each at the unit cost it was
+    issued at (the average cost when the issue cannot be found)."""
+    from addons.sales import services as sales
+    from addons.warehouse import services as wh
+    issued_cost = {}
+    if original.order_id is not None:
+        for move in sales.stock_moves(sales.get_order(original.order_id)):
+            issued_cost.setdefault(move.product_id, move.unit_cost)
+    location_id = wh.stock_location(wh.warehouse_for_store(register.store_id).id).id
+    customer_id = wh.virtual_location("customer").id
+    wh.post_moves([{"product_id": int(line["product_id"]), "from_location_id": customer_id,
+                    "to_location_id": location_id, "quantity": -Decimal(line["quantity"]),
+                    "unit_cost": issued_cost.get(int(line["product_id"])) or "average", "source": receipt}
+                   for line in refund_lines])
 
 
 # --- printing -----------------------------------------------------------------------------
