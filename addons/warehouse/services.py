@@ -197,14 +197,15 @@ def _same(value):
     return value
 
 
-_DRIVER: dict[str, _DriverSQL] = {}
+_DRIVER: dict[tuple, _DriverSQL] = {}
 
 
 def _driver(connection) -> _DriverSQL:
     dialect = connection.dialect
-    found = _DRIVER.get(dialect.name)
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    found = _DRIVER.get(key)
     if found is None:
-        found = _DRIVER[dialect.name] = _DriverSQL(dialect)
+        found = _DRIVER[key] = _DriverSQL(dialect)
     return found
 
 

@@ -12,7 +12,8 @@ is the distribution centre):
 Figures: availability of one product in every store (median/p95) at the checkpoint ledger
 size and at the full one (to show it is flat), on-hand of every product in the DC,
 ``verify`` over the whole ledger, and moves posted per second in batches of 100 and one at
-a time (each batch / move its own committed transaction, supplier receipts as Tryton's).
+a time (each batch / move its own committed transaction, supplier receipts as Tryton's),
+and the SQL statements of a 3- and a 10-line till issue (``post_moves`` out of a store).
 """
 from __future__ import annotations
 
@@ -218,6 +219,27 @@ def run(ctx) -> dict:
             session.commit()
         elapsed = time.perf_counter() - started
         figures["issue_one_at_a_time_per_s"] = {"value": round(sc["singles"] / elapsed, 1), "unit": "per_s"}
+
+        # statements of a till sale's issue (post_moves from a store to the customer): the
+        # same whatever the number of lines
+        statements = []
+
+        def count(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            for n in (3, 10):
+                lines = [{"product_id": pbase + i, "from_location_id": locs[0]["loc_id"], "to_location_id": customer,
+                          "quantity": Decimal(1), "unit_cost": "average", "source": f"BENCH-SALE-{n}"}
+                         for i in range(n)]
+                session.connection()  # the transaction's BEGIN is not the posting's
+                statements.clear()
+                s.post_moves(lines)
+                figures[f"issue_{n}_lines_statements"] = {"value": len(statements), "unit": "statements"}
+                session.commit()
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", count)
 
         assert not s.verify(limit=5), "the ledger and the quants disagree after posting"
         session.rollback()
