@@ -6,12 +6,16 @@ updates the quants of the stock-holding locations in the caller's transaction:
 - one quant row per (product, location) (a unique constraint); a missing row is inserted
   with ``INSERT ... ON CONFLICT DO NOTHING``, never read-then-insert, so concurrent
   postings cannot create duplicates;
-- on PostgreSQL the quant rows a posting touches are locked with ``SELECT ... FOR UPDATE``
-  in one fixed order (product id, location id), so concurrent tills never deadlock;
-- a decrease is a guarded ``UPDATE ... WHERE on_hand - reserved >= :q``: if the row count
-  says it did not apply, the posting is refused with InsufficientStock and the savepoint
+- on PostgreSQL the quant rows a posting touches are locked in one fixed order (product
+  id, location id), so concurrent tills never deadlock: by ``SELECT ... FOR UPDATE``, or,
+  when the posting only decreases (a sale), by its one UPDATE running in that order;
+- a decrease is a guarded ``UPDATE ... WHERE on_hand - reserved >= :q``, all the lines in
+  one executemany: if the row count (the sum over the lines) is short, the posting is
+  refused with InsufficientStock naming the line that cannot give, and the savepoint
   around it is rolled back, so nothing is written;
 - then the moves are inserted and ``o2o_stock_moved`` fires, inside the transaction.
+
+A posting sends the same number of statements whatever its number of lines.
 
 Services never commit: the caller owns the transaction.
 """
