@@ -188,6 +188,9 @@ def configure_engine(engine: sa.engine.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoint the WAL every ~40 MB instead of every 4 MB: busy stock posting spent
+        # most of its time copying pages back (6.7k -> 8.7k moves/s in batches of 100).
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 Q3 = Decimal("0.001")
+MAX_QUANTITY = Decimal("1E11")  # Numeric(14, 3)
 C2 = Decimal("0.01")
 U4 = Decimal("0.0001")
 EPS = Decimal("0.0005")  # SQLite keeps NUMERIC as REAL: compare quantities to half a unit of 0.001
@@ -255,6 +256,9 @@ def _qty(value, what: str = "quantity", *, allow_zero: bool = False, product=Non
     if q < 0 or (q == 0 and not allow_zero):
         raise ValidationError(_("%(what)s must be more than zero, not %(value)s%(ctx)s", what=what.capitalize(),
                                 value=q, ctx=_ctx(product, place)), quantity=str(q))
+    if q >= MAX_QUANTITY:  # the column holds Numeric(14, 3)
+        raise ValidationError(_("%(what)s %(value)s is too large%(ctx)s", what=what.capitalize(), value=q,
+                                ctx=_ctx(product, place)), quantity=str(q))
     if q.quantize(Q3, rounding=ROUND_HALF_UP) != q:
         raise ValidationError(_("%(what)s %(value)s has more than 3 decimals%(ctx)s", what=what.capitalize(),
                                 value=q, ctx=_ctx(product, place)))
