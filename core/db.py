@@ -138,13 +138,14 @@ def get_many(session, model, ids) -> dict:
     return found
 
 
-def assign_ids(session, objects: list) -> None:
+def assign_ids(session, objects: list, *, even_one: bool = False) -> None:
     """Give new rows their ids before the flush, so the ORM inserts them in one executemany
     without RETURNING. SQLite cannot return the ids of a multi-row insert in order (the ORM
     would insert row by row): the ids follow the table's largest, taken under the database's
     write lock. PostgreSQL: taken from the id sequence in one statement (cheaper than the
-    ORM's sorted multi-row INSERT ... RETURNING)."""
-    if len(objects) < 2:
+    ORM's sorted multi-row INSERT ... RETURNING). ``even_one``: also for a single row (a
+    caller that needs the id before the row's flush)."""
+    if len(objects) < (1 if even_one else 2):
         return
     session = session() if isinstance(session, sa.orm.scoped_session) else session
     model = type(objects[0])

@@ -356,12 +356,17 @@ def unlock_period(name: str) -> Period:
     return period
 
 
+# built once: every sale runs them
+_POSTED = (sa.select(Entry.__table__.c.id).where(Entry.__table__.c.source_type == sa.bindparam("st"),
+                                                 Entry.__table__.c.source_id == sa.bindparam("sid")).limit(1))
+_ENTRY_INSERT = sa.insert(Entry.__table__).returning(Entry.__table__.c.id)
+_ENTRY_LINE_INSERT = sa.insert(EntryLine.__table__)
+
+
 def _is_posted(source_type: str, source_id: int) -> bool:
     """Whether a source document has its entry. On the connection, without autoflush:
-    post_entry flushes each entry it posts, so no entry is ever left pending."""
-    return db.session.connection().execute(
-        sa.select(Entry.id).where(Entry.source_type == source_type, Entry.source_id == source_id).limit(1)
-    ).first() is not None
+    entries are written straight (post_entry), so none is ever left pending."""
+    return db.session.connection().execute(_POSTED, {"st": source_type, "sid": source_id}).first() is not None
 
 
 def find_posting(source_type: str, source_id: int) -> Entry | None:
@@ -456,8 +461,8 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
     # A posted entry is written once and never changed: two INSERTs straight to the
     # database (no unit of work), the entry handed back as if loaded, its lines on use.
     conn = db.session.connection()
-    entry_id = conn.execute(sa.insert(Entry.__table__).values(**values).returning(Entry.__table__.c.id)).scalar_one()
-    conn.execute(sa.insert(EntryLine.__table__), [dict(row, entry_id=entry_id) for row in rows])
+    entry_id = conn.execute(_ENTRY_INSERT, values).scalar_one()
+    conn.execute(_ENTRY_LINE_INSERT, [dict(row, entry_id=entry_id) for row in rows])
     return persistent_from_row(db.session, Entry, {**values, "id": entry_id})
 
 

@@ -7,6 +7,7 @@ raised before anything is written (or the caller's rollback undoes the rest).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -107,20 +108,28 @@ def _ensure_counter(register_id: int) -> None:
                  .on_conflict_do_nothing(index_elements=["register_id"]))
 
 
+@functools.cache
+def _bump_statement(names: tuple[str, ...]):
+    """UPDATE ... RETURNING for these counters, built once per set of counters."""
+    table = PosRegisterCounter.__table__
+    return (sa.update(table).where(table.c.register_id == sa.bindparam("rid"))
+            .values(**{name: table.c[name] + sa.bindparam(f"add_{name}", type_=table.c[name].type)
+                       for name in names})
+            .returning(table.c.last_receipt, table.c.last_session, table.c.last_z, table.c.last_journal_seq,
+                       table.c.last_journal_hash, table.c.grand_total))
+
+
 def _bump(register_id: int, **increments) -> sa.Row:
     """Increment counters of a register in the caller's transaction (this locks the row until
     commit, which serialises the register's documents) and return the new values."""
-    table = PosRegisterCounter.__table__
-    values = {name: table.c[name] + amount for name, amount in increments.items()}
-    stmt = (sa.update(table).where(table.c.register_id == register_id).values(**values)
-            .returning(table.c.last_receipt, table.c.last_session, table.c.last_z, table.c.last_journal_seq,
-                       table.c.last_journal_hash, table.c.grand_total))
+    stmt = _bump_statement(tuple(sorted(increments)))
+    params = {"rid": register_id, **{f"add_{name}": amount for name, amount in increments.items()}}
     # on the connection: no autoflush here, the caller's pending rows go in its one flush
     conn = db.session.connection()
-    row = conn.execute(stmt).one_or_none()
+    row = conn.execute(stmt, params).one_or_none()
     if row is None:
         _ensure_counter(register_id)
-        row = conn.execute(stmt).one()
+        row = conn.execute(stmt, params).one()
     return row
 
 
@@ -316,6 +325,14 @@ def _z_report_data(pos_session: PosSession, totals: dict, z_number: int, grand_t
 
 # --- the journal --------------------------------------------------------------------------
 
+# statements of every sale, built once
+_JOURNAL_INSERT = sa.insert(PosJournalEntry.__table__)
+_JOURNAL_HEAD = (sa.update(PosRegisterCounter.__table__)
+                 .where(PosRegisterCounter.__table__.c.register_id == sa.bindparam("rid")))
+_SALE_DONE = sa.update(PosSale.__table__).where(PosSale.__table__.c.id == sa.bindparam("sale_id"))
+_SALE_PAYMENT = sa.insert(PosSalePayment.__table__)
+
+
 def entry_hash(prev_hash: str, register_id: int, seq: int, kind: str, document_ref: str, amount: Decimal,
                recorded_at: str, payload: str) -> str:
     text = "|".join([prev_hash, str(register_id), str(seq), kind, document_ref, _fmt(amount), recorded_at, payload])
@@ -335,11 +352,10 @@ def append_journal(register_id: int, kind: str, document_ref: str, amount: Decim
     digest = entry_hash(prev, register_id, seq, kind, document_ref, amount, recorded_at, body)
     # append-only: inserted straight, never loaded back into the session
     conn = db.session.connection()
-    conn.execute(sa.insert(PosJournalEntry.__table__).values(
+    conn.execute(_JOURNAL_INSERT, dict(
         register_id=register_id, seq=seq, kind=kind, document_ref=document_ref, amount=_money(amount),
         recorded_at=recorded_at, payload=body, prev_hash=prev, hash=digest))
-    table = PosRegisterCounter.__table__
-    conn.execute(sa.update(table).where(table.c.register_id == register_id).values(last_journal_hash=digest))
+    conn.execute(_JOURNAL_HEAD, {"rid": register_id, "last_journal_hash": digest})
     return digest
 
 
@@ -492,6 +508,14 @@ def _replay(existing: PosSale, fingerprint: str) -> tuple[dict, bool]:
     return json.loads(existing.document), False
 
 
+@functools.cache
+def _claim_statement(dialect: str):
+    table = PosSale.__table__
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return (insert(table).on_conflict_do_nothing(index_elements=["register_id", "idempotency_key"])
+            .returning(table.c.id))
+
+
 def _claim_key(register, pos_session, key: str, fingerprint: str, *, kind: str, customer_id=None, user=None,
                refund_of_id=None) -> PosSale | None:
     """Insert the document's row for (register, idempotency key), or None when the key is
@@ -502,9 +526,8 @@ def _claim_key(register, pos_session, key: str, fingerprint: str, *, kind: str, 
               "cashier_id": _user_id(user), "refund_of_id": refund_of_id, "created_at": utcnow(),
               "receipt_number": None, "order_id": None, "total": ZERO, "tax_total": ZERO,
               "discount_total": ZERO, "change_given": ZERO, "document": None}
-    insert = sqlite_insert if db.session.get_bind().dialect.name == "sqlite" else pg_insert
-    sale_id = db.session.execute(insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["register_id", "idempotency_key"]).returning(table.c.id)).scalar()
+    conn = db.session.connection()
+    sale_id = conn.execute(_claim_statement(conn.dialect.name), values).scalar()
     if sale_id is None:
         return None
     return persistent_from_row(db.session, PosSale, {**values, "id": sale_id})
@@ -611,8 +634,9 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
 
     order = sales.create_order(channel="pos", store_id=register.store_id, lines=order_lines,
                                customer_id=customer_id, fulfilment="carry_out",
-                               external_ref=f"pos:{register.id}:{key}"[:128])
-    order = sales.pay_order(order, sale_payments, flush=False)  # flushed with the sale, below
+                               external_ref=f"pos:{register.id}:{key}"[:128], flush=False)
+    # written once, paid and handed over, by the flush below
+    order = sales.pay_order(order, sale_payments, flush=False)
 
     # lock the register: numbers in order, no gaps; a close racing this sale is seen now
     counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=order.total)
@@ -633,13 +657,13 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     document = sale_document(sale, register, order, products)
     fields["document"] = canonical_json(document)
     set_committed_value(sale, "document", fields["document"])
+    db.session.flush()  # the order, its lines and payments (the sale's row refers to the order)
     conn = db.session.connection()
-    conn.execute(sa.update(PosSale.__table__).where(PosSale.__table__.c.id == sale.id).values(**fields))
-    conn.execute(sa.insert(PosSalePayment.__table__),
+    conn.execute(_SALE_DONE, {"sale_id": sale.id, **fields})
+    conn.execute(_SALE_PAYMENT,
                  [{"sale_id": sale.id, "session_id": pos_session.id, "method": p.method, "is_cash": bool(p.is_cash),
                    "amount": _money(p.amount)} for p in order.payments])
     append_journal(register.id, "sale", document["receipt"], sale.total, document, counters=counters)
-    db.session.flush()  # the order's last change (fulfilled)
     return document, True
 
 

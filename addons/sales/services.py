@@ -257,8 +257,11 @@ def compute_totals(order: Order, lines: list[OrderLine] | None = None, mode: str
 def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id: int | None = None,
                  fulfilment: str = "carry_out", pickup_store_id: int | None = None,
                  delivery_address: str | None = None, external_ref: str | None = None,
-                 note: str | None = None) -> Order:
+                 note: str | None = None, flush: bool = True) -> Order:
     """Create a draft order, priced and numbered. See the module docstring.
+
+    ``flush=False``: the order and its lines get their ids now but are written with the
+    caller's next flush (a caller that pays it at once writes it once, in its final state).
 
     ``lines``: dicts with ``product_id``, ``quantity`` (Decimal > 0, no more decimals than
     the product's unit allows), optional ``unit_price`` (tax-inclusive; default: the price
@@ -361,10 +364,13 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
         raise ValidationError(_("The order total (%(total)s) is too large.", total=order.total), field="lines")
     # Everything is valid: from here on we write.
     order.number = next_number(SEQUENCE_CODE, store=store, date=now.date())
+    if not flush:
+        assign_ids(db.session, [order], even_one=True)
     assign_ids(db.session, new_lines)
     order.lines = new_lines
     db.session.add(order)
-    db.session.flush()
+    if flush:
+        db.session.flush()
     order.__dict__["_created_in"] = db.session().get_transaction()  # see _get_order
     return order
 

@@ -299,7 +299,7 @@ def _products(ids) -> dict[int, dict]:
     ids = {int(i) for i in ids}
     if not ids:
         return {}
-    rows = _session().execute(_PRODUCTS_SQL, {"ids": list(ids)}).all()
+    rows = _session().connection().execute(_PRODUCTS_SQL, {"ids": list(ids)}).all()
     found = {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active, "cost": r.avg_cost}
              for r in rows}
     missing = sorted(ids - set(found))
@@ -310,7 +310,7 @@ def _products(ids) -> dict[int, dict]:
 
 def _locations(ids) -> dict[int, dict]:
     ids = {int(i) for i in ids}
-    rows = _session().execute(_LOCATIONS_SQL, {"ids": list(ids)}).all()
+    rows = _session().connection().execute(_LOCATIONS_SQL, {"ids": list(ids)}).all()
     found = {r.id: dict(r._mapping) for r in rows}
     missing = sorted(ids - set(found))
     if missing:
@@ -698,12 +698,12 @@ def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check
     lock = drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1)
 
     def apply():
-        conn = session.connection()  # inside begin_nested(): this is what emits the SAVEPOINT
+        conn = session.connection()
         if plan["creatable"]:
             sql, to_params = drv.quant_missing
             conn.exec_driver_sql(sql, [to_params(r) for r in plan["creatable"]])
         if lock:
-            session.execute(_LOCK_SQL, {"keys": plan["keys"]})
+            conn.execute(_LOCK_SQL, {"keys": plan["keys"]})
         for mode, params in plan["by_mode"].items():
             sql, to_params = drv.guarded[mode]
             if len(params) == 1:
@@ -716,7 +716,9 @@ def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check
     for attempt in range(3):
         try:
             if savepoint:
-                with session.begin_nested():
+                # on the connection, not the session: a session savepoint would first flush
+                # the caller's pending rows, which are not this posting's business
+                with session.connection().begin_nested():
                     apply()
             else:
                 apply()

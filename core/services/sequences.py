@@ -77,6 +77,15 @@ def _insert_ignore(bind):
     raise NotImplementedError(f"sequences need PostgreSQL or SQLite, not {dialect}")
 
 
+_COUNTER = SequenceCounter.__table__
+# built once: a number is taken on every document, and building the statement costs more
+# than running it
+_TAKE = (sa.update(_COUNTER)
+         .where(_COUNTER.c.sequence_id == sa.bindparam("sid"), _COUNTER.c.period == sa.bindparam("key"))
+         .values(last_value=_COUNTER.c.last_value + sa.bindparam("n", type_=sa.BigInteger))
+         .returning(_COUNTER.c.last_value))
+
+
 def _resolve_store(session, store):
     if store is None or isinstance(store, Store):
         return store
@@ -157,14 +166,12 @@ def next_numbers(code: str, count: int, *, store=None, date: dt.date | None = No
     period = period_key(seq, store, date)
 
     conn = session.connection()
-    table = SequenceCounter.__table__
-    take = (sa.update(table).where(table.c.sequence_id == seq.id, table.c.period == period)
-            .values(last_value=table.c.last_value + count).returning(table.c.last_value))
-    value = conn.execute(take).scalar()
+    params = {"sid": seq.id, "key": period, "n": count}
+    value = conn.execute(_TAKE, params).scalar()
     if value is None:  # the period's first number: create its counter (racing takers: one wins)
         conn.execute(_insert_ignore(conn).values(sequence_id=seq.id, period=period, last_value=0)
                      .on_conflict_do_nothing(index_elements=["sequence_id", "period"]))
-        value = conn.execute(take).scalar_one()
+        value = conn.execute(_TAKE, params).scalar_one()
     return [format_number(seq, n, store, date) for n in range(value - count + 1, value + 1)]
 
 
