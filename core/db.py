@@ -123,6 +123,26 @@ def persistent_from_row(session, model, values: dict):
     return obj
 
 
+_CREATED_IN = "_o2o_created_in"
+
+
+def mark_created(obj, session=None) -> None:
+    """Remember that the current transaction created ``obj``: until it commits, no other
+    transaction can see the row, so there is nothing to lock or look up about it."""
+    session = session if session is not None else db.session
+    if isinstance(session, sa.orm.scoped_session):
+        session = session()
+    obj.__dict__[_CREATED_IN] = session.get_transaction()
+
+
+def created_in_this_transaction(obj, session=None) -> bool:
+    session = session if session is not None else db.session
+    if isinstance(session, sa.orm.scoped_session):
+        session = session()
+    current = session.get_transaction()
+    return current is not None and obj.__dict__.get(_CREATED_IN) is current
+
+
 def get_many(session, model, ids) -> dict:
     """``{id: instance}`` for these primary keys: what the session already holds costs no SQL,
     the rest comes in one SELECT ... WHERE id IN (...). Unknown ids are left out."""
@@ -138,36 +158,49 @@ def get_many(session, model, ids) -> dict:
     return found
 
 
-def assign_ids(session, objects: list, *, even_one: bool = False) -> None:
+def assign_ids(session, *groups: list, even_one: bool = False) -> None:
     """Give new rows their ids before the flush, so the ORM inserts them in one executemany
-    without RETURNING. SQLite cannot return the ids of a multi-row insert in order (the ORM
-    would insert row by row): the ids follow the table's largest, taken under the database's
-    write lock. PostgreSQL: taken from the id sequence in one statement (cheaper than the
-    ORM's sorted multi-row INSERT ... RETURNING). ``even_one``: also for a single row (a
-    caller that needs the id before the row's flush)."""
-    if len(objects) < (1 if even_one else 2):
+    without RETURNING. Each group is a list of new instances of one model; all groups are
+    served by one statement. SQLite cannot return the ids of a multi-row insert in order (the
+    ORM would insert row by row): the ids follow the table's largest, taken under the
+    database's write lock. PostgreSQL: drawn from the id sequences (cheaper than the ORM's
+    sorted multi-row INSERT ... RETURNING). A group of one row is left to the ORM unless
+    ``even_one`` (a caller that needs the id before the row's flush)."""
+    groups = [g for g in groups if len(g) >= (1 if even_one else 2)]
+    if not groups:
         return
     session = session() if isinstance(session, sa.orm.scoped_session) else session
-    model = type(objects[0])
-    table = model.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        ids = session.connection().execute(
-            sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": len(objects)}).scalars().all()
-        for obj, new_id in zip(objects, sorted(ids)):
-            obj.id = new_id
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        draws = " UNION ALL ".join(
+            f"SELECT {n} AS g, nextval(pg_get_serial_sequence(:t{n}, 'id')) AS id FROM generate_series(1, :n{n})"
+            for n in range(len(groups)))
+        params = {}
+        for n, group in enumerate(groups):
+            params.update({f"t{n}": group[0].__table__.name, f"n{n}": len(group)})
+        drawn: dict[int, list[int]] = {}
+        for g, new_id in conn.execute(sa.text(draws), params):
+            drawn.setdefault(g, []).append(new_id)
+        for n, group in enumerate(groups):
+            for obj, new_id in zip(group, sorted(drawn[n])):
+                obj.id = new_id
         return
     take_write_lock(session)
-    # Rows of this table still pending: ones without an id would take the ids we hand out
+    # Rows of these tables still pending: ones without an id would take the ids we hand out
     # (flush them first); ones given ids by an earlier call count as taken.
-    pending = [o for o in session.new if isinstance(o, model) and o not in objects]
+    models = tuple(type(g[0]) for g in groups)
+    everything = {id(o) for g in groups for o in g}
+    pending = [o for o in session.new if isinstance(o, models) and id(o) not in everything]
     if any(o.id is None for o in pending):
         session.flush()
         pending = []
-    last = session.connection().execute(sa.select(sa.func.max(table.c.id))).scalar() or 0
-    last = max([last, *(o.id for o in pending)])
-    for offset, obj in enumerate(objects, start=1):
-        obj.id = last + offset
+    largest = conn.execute(sa.select(*(sa.select(sa.func.max(g[0].__table__.c.id)).scalar_subquery()
+                                       for g in groups))).one()
+    for group, last in zip(groups, largest):
+        model = type(group[0])
+        last = max([last or 0, *(o.id for o in pending if isinstance(o, model))])
+        for offset, obj in enumerate(group, start=1):
+            obj.id = last + offset
 
 
 def is_sqlite(bind) -> bool:

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import func
 
 from core.cache import cached, watch
-from core.db import db, persistent_from_row, utcnow
+from core.db import created_in_this_transaction, db, persistent_from_row, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import _, _l
 from core.models import Store
@@ -603,7 +603,9 @@ def _payments_by_method(obj) -> dict[str, Decimal]:
 def post_order_paid(order) -> Entry | None:
     """Paid order -> revenue (net), tax per rate, and a debit per payment method; card and
     wallet payments feed the day's expected settlement. Skips an order already posted."""
-    if _is_posted(SRC_ORDER, order.id):
+    # an order this transaction created cannot have been posted by another one (and the
+    # unique source constraint would refuse it anyway)
+    if not created_in_this_transaction(order) and _is_posted(SRC_ORDER, order.id):
         return None
     date = _as_date(getattr(order, "paid_at", None))
     store_id = getattr(order, "store_id", None)

@@ -109,25 +109,36 @@ def _ensure_counter(register_id: int) -> None:
 
 
 @functools.cache
-def _bump_statement(names: tuple[str, ...]):
-    """UPDATE ... RETURNING for these counters, built once per set of counters."""
+def _bump_statement(names: tuple[str, ...], guarded: bool = False):
+    """UPDATE ... RETURNING for these counters, built once per set of counters; ``guarded``:
+    only while no Z report was taken since the caller read ``last_z`` (the session is still
+    the one the caller saw open)."""
     table = PosRegisterCounter.__table__
-    return (sa.update(table).where(table.c.register_id == sa.bindparam("rid"))
+    where = [table.c.register_id == sa.bindparam("rid")]
+    if guarded:
+        where.append(table.c.last_z == sa.bindparam("seen_z"))
+    return (sa.update(table).where(*where)
             .values(**{name: table.c[name] + sa.bindparam(f"add_{name}", type_=table.c[name].type)
                        for name in names})
             .returning(table.c.last_receipt, table.c.last_session, table.c.last_z, table.c.last_journal_seq,
                        table.c.last_journal_hash, table.c.grand_total))
 
 
-def _bump(register_id: int, **increments) -> sa.Row:
+def _bump(register_id: int, *, seen_z: int | None = None, **increments) -> sa.Row | None:
     """Increment counters of a register in the caller's transaction (this locks the row until
-    commit, which serialises the register's documents) and return the new values."""
-    stmt = _bump_statement(tuple(sorted(increments)))
+    commit, which serialises the register's documents) and return the new values.
+    ``seen_z``: the register's ``last_z`` when the caller read its open session; None is
+    returned when a close took a Z report since (the session the caller saw is closed)."""
+    stmt = _bump_statement(tuple(sorted(increments)), seen_z is not None)
     params = {"rid": register_id, **{f"add_{name}": amount for name, amount in increments.items()}}
+    if seen_z is not None:
+        params["seen_z"] = seen_z
     # on the connection: no autoflush here, the caller's pending rows go in its one flush
     conn = db.session.connection()
     row = conn.execute(stmt, params).one_or_none()
     if row is None:
+        if seen_z is not None:
+            return None
         _ensure_counter(register_id)
         row = conn.execute(stmt, params).one()
     return row
@@ -555,12 +566,13 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
 
     key = _check_key(idempotency_key)
     row = db.session.execute(
-        sa.select(PosRegister, PosSession)
+        sa.select(PosRegister, PosSession, PosRegisterCounter.last_z)
         .outerjoin(PosSession, PosSession.open_register_id == PosRegister.id)
+        .outerjoin(PosRegisterCounter, PosRegisterCounter.register_id == PosRegister.id)
         .where(PosRegister.id == register_id)).first()
     if row is None:
         raise NotFound(_("There is no register with id %(id)s.", id=register_id))
-    register, pos_session = row
+    register, pos_session, seen_z = row
     check_store_access(user, register.store_id, register)
     raw_lines = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (line or {}).items()} for line in lines or ()]
     raw_payments = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (p or {}).items()} for p in payments or ()]
@@ -638,13 +650,16 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     # written once, paid and handed over, by the flush below
     order = sales.pay_order(order, sale_payments, flush=False)
 
-    # lock the register: numbers in order, no gaps; a close racing this sale is seen now
-    counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=order.total)
-    # PostgreSQL: a fresh read after the lock sees a close committed meanwhile (SQLite held the
-    # database's write lock since the request began: nothing can have closed it)
-    state = SESSION_OPEN if db.session.get_bind().dialect.name == "sqlite" else \
-        db.session.connection().execute(sa.select(PosSession.state).where(PosSession.id == pos_session.id)).scalar()
-    if state != SESSION_OPEN:
+    # Lock the register: numbers in order, no gaps. A close racing this sale is seen now:
+    # closing takes a Z number on the same row, so the guarded UPDATE (re-checked on the row
+    # as the close left it, PostgreSQL) finds nothing when the session we saw open closed.
+    counters = _bump(register.id, seen_z=seen_z, last_receipt=1, last_journal_seq=1, grand_total=order.total)
+    if seen_z is None:  # no counter row was read (never happens once a session opened): look
+        closed = db.session.connection().execute(
+            sa.select(PosSession.state).where(PosSession.id == pos_session.id)).scalar() != SESSION_OPEN
+    else:
+        closed = counters is None
+    if closed:
         raise Conflict(_("Session %(session)s was closed; open a new session.", session=pos_session.name))
     # The sale's row, its payments and its journal entry are written once each, straight
     # (Core statements); the instance is kept in step without a unit-of-work round.

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from core.cache import cached, watch
-from core.db import assign_ids, db, get_many, utcnow
+from core.db import assign_ids, created_in_this_transaction, db, get_many, mark_created, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.events import fire, hook
 from core.i18n import _, _l
@@ -150,8 +150,8 @@ def _decimals(value: Decimal) -> int:
 
 def _get_order(order_id, lock: bool = True) -> Order:
     if isinstance(order_id, Order):
-        if order_id.__dict__.get("_created_in") is db.session().get_transaction() is not None:
-            return order_id  # created by this transaction: no one else can see it, nothing to lock
+        if created_in_this_transaction(order_id):
+            return order_id  # no one else can see it: nothing to lock, nothing to re-read
         order_id = order_id.id
     try:
         order_id = int(order_id)
@@ -364,14 +364,15 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
         raise ValidationError(_("The order total (%(total)s) is too large.", total=order.total), field="lines")
     # Everything is valid: from here on we write.
     order.number = next_number(SEQUENCE_CODE, store=store, date=now.date())
-    if not flush:
-        assign_ids(db.session, [order], even_one=True)
-    assign_ids(db.session, new_lines)
+    if flush:
+        assign_ids(db.session, new_lines)
+    else:  # the order's id now, for the caller; the lines' with it, in the same statement
+        assign_ids(db.session, [order], new_lines, even_one=True)
     order.lines = new_lines
     db.session.add(order)
     if flush:
         db.session.flush()
-    order.__dict__["_created_in"] = db.session().get_transaction()  # see _get_order
+    mark_created(order)  # see _get_order
     return order
 
 

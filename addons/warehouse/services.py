@@ -31,6 +31,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 
+from core.cache import cached, watch
 from core.db import db, utcnow
 from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
 from core.events import fire
@@ -309,14 +310,27 @@ def _products(ids) -> dict[int, dict]:
 
 
 def _locations(ids) -> dict[int, dict]:
+    """Locations by id, from the config cache (they are set up, rarely changed)."""
     ids = {int(i) for i in ids}
-    rows = _session().connection().execute(_LOCATIONS_SQL, {"ids": list(ids)}).all()
-    found = {r.id: dict(r._mapping) for r in rows}
+    found = {}
+    for location_id in ids:
+        row = cached(("warehouse.location", location_id), lambda: _load_location(location_id))
+        if row is not None:
+            found[location_id] = row
     missing = sorted(ids - set(found))
     if missing:
         raise NotFound(_("Unknown location: there is no stock location #%(id)s", id=missing[0]),
                        location_id=missing[0])
     return found
+
+
+def _load_location(location_id: int) -> dict | None:
+    row = _session().connection().execute(_LOCATIONS_SQL, {"ids": [location_id]}).first()
+    return dict(row._mapping) if row is not None else None
+
+
+# locations (usage, archived, negative stock allowed) and warehouses are cached
+watch("warehouse_location", "warehouse_warehouse")
 
 
 def _get_product(product_id) -> Product:

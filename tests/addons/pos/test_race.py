@@ -107,3 +107,50 @@ def test_a_retry_is_caught_by_the_unique_constraint(shop, cashier, monkeypatch):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Order)) == orders
     assert on_hand(shop, shop.tea) == stock
+
+
+@pytest.mark.postgres_only
+def test_a_close_racing_a_sale_refuses_the_sale(fresh_database, monkeypatch):
+    """The till has read its open session; the manager closes it and commits before the
+    sale writes anything (once the sale's row exists, its reference to the session holds the
+    close back until the sale commits): the sale is refused and nothing of it is kept."""
+    import os
+    if not os.environ.get("O2O_TEST_DATABASE_URL", "").startswith("postgres"):
+        pytest.skip("needs PostgreSQL: SQLite's write lock keeps a close out of a running sale")
+    from core.app import create_app
+    from core.db import db
+    from core.errors import Conflict
+    from core.testing import app_config
+    from addons.pos import services as pos
+    from addons.pos.models import PosSale
+    from addons.warehouse import services as wh
+    app = create_app(app_config(fresh_database, TESTING=False))
+    ids = _seed(app)
+    closed = threading.Event()
+    real_claim = pos._claim_key
+
+    def let_the_close_in_then_claim(*args, **kwargs):
+        worker = threading.Thread(target=close)
+        worker.start()
+        worker.join(30)
+        assert closed.is_set()
+        return real_claim(*args, **kwargs)
+
+    def close():
+        with app.app_context():
+            session = pos.open_session_of(ids["register"])
+            pos.close_session(session.id, {"cash": "0"}, difference_reason="race test")
+            db.session.commit()
+            db.session.remove()
+        closed.set()
+
+    monkeypatch.setattr(pos, "_claim_key", let_the_close_in_then_claim)
+    with app.app_context():
+        with pytest.raises(Conflict, match="was closed"):
+            pos.sell(ids["register"], idempotency_key="late", lines=[{"barcode": ids["tea"]}],
+                     payments=[{"method": "cash", "amount": "20"}])
+        db.session.rollback()
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(PosSale)) == 0
+        assert wh.on_hand(ids["tea_id"], ids["warehouse"]) == Decimal("10")
+        db.session.remove()
+        db.engine.dispose()
