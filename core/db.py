@@ -256,13 +256,15 @@ def take_write_lock(session=None) -> None:
     session = session if session is not None else db.session
     if isinstance(session, sa.orm.scoped_session):
         session = session()
-    if session.get_bind().dialect.name != "sqlite":
-        return
-    if not session.in_transaction():
-        session.connection(execution_options={_IMMEDIATE: True})
-        return
-    conn = session.connection()
-    if conn.info.get(_WRITE_LOCKED):
-        return
-    conn.exec_driver_sql("UPDATE system_counter SET value = value WHERE 0")
-    conn.info[_WRITE_LOCKED] = True
+    transaction = session.get_transaction()
+    if transaction is not None and session.info.get(_WRITE_LOCKED) is transaction:
+        return  # already taken (or not needed) in this transaction: called on every document
+    if session.get_bind().dialect.name == "sqlite":
+        if transaction is None:
+            session.connection(execution_options={_IMMEDIATE: True})
+        else:
+            conn = session.connection()
+            if not conn.info.get(_WRITE_LOCKED):
+                conn.exec_driver_sql("UPDATE system_counter SET value = value WHERE 0")
+                conn.info[_WRITE_LOCKED] = True
+    session.info[_WRITE_LOCKED] = session.get_transaction()
