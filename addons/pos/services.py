@@ -427,8 +427,9 @@ class _Prefetched:
         self.codes = set(codes)
         self.by_barcode, self.by_sku = {}, {}
         if codes:
-            for p in db.session.scalars(sa.select(Product).where(sa.or_(Product.barcode.in_(codes),
-                                                                         Product.sku.in_(codes)))):
+            # unit and tax are used for the sale; the category is not (one join and row less)
+            for p in db.session.scalars(sa.select(Product).options(sa.orm.lazyload(Product.category))
+                                        .where(sa.or_(Product.barcode.in_(codes), Product.sku.in_(codes)))):
                 if p.barcode:
                     self.by_barcode[p.barcode] = p
                 self.by_sku[p.sku] = p
@@ -567,6 +568,7 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     key = _check_key(idempotency_key)
     row = db.session.execute(
         sa.select(PosRegister, PosSession, PosRegisterCounter.last_z)
+        .options(sa.orm.lazyload(PosSession.register))  # the register is the row beside it
         .outerjoin(PosSession, PosSession.open_register_id == PosRegister.id)
         .outerjoin(PosRegisterCounter, PosRegisterCounter.register_id == PosRegister.id)
         .where(PosRegister.id == register_id)).first()
