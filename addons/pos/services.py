@@ -350,6 +350,18 @@ def entry_hash(prev_hash: str, register_id: int, seq: int, kind: str, document_r
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _journal_row(register_id: int, kind: str, document_ref: str, amount: Decimal, payload: dict,
+                 counters: sa.Row) -> dict:
+    """The next entry of the register's chain (``counters`` from the ``_bump`` that took its
+    ``last_journal_seq``), hashed over the previous entry's hash."""
+    seq, prev = counters.last_journal_seq, counters.last_journal_hash or GENESIS_HASH
+    recorded_at = utcnow().isoformat()
+    body = canonical_json(payload)
+    digest = entry_hash(prev, register_id, seq, kind, document_ref, amount, recorded_at, body)
+    return dict(register_id=register_id, seq=seq, kind=kind, document_ref=document_ref, amount=_money(amount),
+                recorded_at=recorded_at, payload=body, prev_hash=prev, hash=digest)
+
+
 def append_journal(register_id: int, kind: str, document_ref: str, amount: Decimal, payload: dict,
                    counters: sa.Row | None = None) -> str:
     """Append an entry to the register's chain; returns its hash. ``counters`` (from a
@@ -357,17 +369,57 @@ def append_journal(register_id: int, kind: str, document_ref: str, amount: Decim
     bumped it."""
     if counters is None:
         counters = _bump(register_id, last_journal_seq=1)
-    seq, prev = counters.last_journal_seq, counters.last_journal_hash or GENESIS_HASH
-    recorded_at = utcnow().isoformat()
-    body = canonical_json(payload)
-    digest = entry_hash(prev, register_id, seq, kind, document_ref, amount, recorded_at, body)
+    entry = _journal_row(register_id, kind, document_ref, amount, payload, counters)
     # append-only: inserted straight, never loaded back into the session
     conn = db.session.connection()
-    conn.execute(_JOURNAL_INSERT, dict(
-        register_id=register_id, seq=seq, kind=kind, document_ref=document_ref, amount=_money(amount),
-        recorded_at=recorded_at, payload=body, prev_hash=prev, hash=digest))
-    conn.execute(_JOURNAL_HEAD, {"rid": register_id, "last_journal_hash": digest})
-    return digest
+    conn.execute(_JOURNAL_INSERT, entry)
+    conn.execute(_JOURNAL_HEAD, {"rid": register_id, "last_journal_hash": entry["hash"]})
+    return entry["hash"]
+
+
+_SALE_FIELDS = ("receipt_number", "order_id", "total", "tax_total", "discount_total", "change_given", "document")
+_PAYMENT_FIELDS = ("sale_id", "session_id", "method", "is_cash", "amount")
+_JOURNAL_FIELDS = ("register_id", "seq", "kind", "document_ref", "amount", "recorded_at", "payload", "prev_hash",
+                   "hash")
+
+
+@functools.cache
+def _sale_writes_pg(payments: int):
+    """PostgreSQL: the sale's row, its payments, its journal entry and the chain's head in
+    ONE statement (data-modifying CTEs): four writes to four tables that do not read each
+    other, one round trip instead of four. Built once per number of payments."""
+    sale_t, pay_t, journal_t = PosSale.__table__, PosSalePayment.__table__, PosJournalEntry.__table__
+    head_t = PosRegisterCounter.__table__
+
+    def bound(prefix, table, names):
+        return {n: sa.bindparam(f"{prefix}{n}", type_=table.c[n].type) for n in names}
+    done = (sa.update(sale_t).where(sale_t.c.id == sa.bindparam("done_sale_id"))
+            .values(bound("s_", sale_t, _SALE_FIELDS)).returning(sale_t.c.id).cte("sale_done"))
+    paid = (sa.insert(pay_t).values([bound(f"p{i}_", pay_t, _PAYMENT_FIELDS) for i in range(payments)])
+            .returning(pay_t.c.id).cte("sale_paid"))
+    entry = (sa.insert(journal_t).values(bound("j_", journal_t, _JOURNAL_FIELDS))
+             .returning(journal_t.c.id).cte("journal_entry"))
+    return (sa.update(head_t).where(head_t.c.register_id == sa.bindparam("head_register_id"))
+            .values(last_journal_hash=sa.bindparam("head_hash", type_=head_t.c.last_journal_hash.type))
+            .add_cte(done, paid, entry))
+
+
+def _write_sale(sale_id: int, fields: dict, payments: list[dict], entry: dict) -> None:
+    """Write a recorded sale: its row, payments and journal entry, and move the chain's head."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql" and payments:
+        params = {"done_sale_id": sale_id, "head_register_id": entry["register_id"], "head_hash": entry["hash"]}
+        params.update({f"s_{k}": fields[k] for k in _SALE_FIELDS})
+        for i, payment in enumerate(payments):
+            params.update({f"p{i}_{k}": payment[k] for k in _PAYMENT_FIELDS})
+        params.update({f"j_{k}": entry[k] for k in _JOURNAL_FIELDS})
+        conn.execute(_sale_writes_pg(len(payments)), params)
+        return
+    conn.execute(_SALE_DONE, {"sale_id": sale_id, **fields})
+    if payments:
+        conn.execute(_SALE_PAYMENT, payments)
+    conn.execute(_JOURNAL_INSERT, entry)
+    conn.execute(_JOURNAL_HEAD, {"rid": entry["register_id"], "last_journal_hash": entry["hash"]})
 
 
 def verify_journal(register_id: int | None = None) -> dict:
@@ -675,12 +727,10 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     fields["document"] = canonical_json(document)
     set_committed_value(sale, "document", fields["document"])
     db.session.flush()  # the order, its lines and payments (the sale's row refers to the order)
-    conn = db.session.connection()
-    conn.execute(_SALE_DONE, {"sale_id": sale.id, **fields})
-    conn.execute(_SALE_PAYMENT,
-                 [{"sale_id": sale.id, "session_id": pos_session.id, "method": p.method, "is_cash": bool(p.is_cash),
-                   "amount": _money(p.amount)} for p in order.payments])
-    append_journal(register.id, "sale", document["receipt"], sale.total, document, counters=counters)
+    _write_sale(sale.id, fields,
+                [{"sale_id": sale.id, "session_id": pos_session.id, "method": p.method, "is_cash": bool(p.is_cash),
+                  "amount": _money(p.amount)} for p in order.payments],
+                _journal_row(register.id, "sale", document["receipt"], fields["total"], document, counters))
     return document, True
 
 
