@@ -100,7 +100,8 @@ def cache() -> ConfigCache | None:
     found = app.extensions.get("o2o_config_cache")
     if found is None:
         found = app.extensions.setdefault(
-            "o2o_config_cache", ConfigCache(float(app.config.get("CONFIG_CHECK_INTERVAL", 1.0))))
+            "o2o_config_cache",
+            ConfigCache(float(app.config.get("CONFIG_CHECK_INTERVAL", 1.0))))  # float ok: seconds, not money
     return found
 
 

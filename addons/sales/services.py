@@ -90,8 +90,7 @@ def payment_method_map() -> dict[str, MethodInfo]:
 
 
 watch("sales_payment_method")
-# the store -> stock location map below (warehouses and locations are created, not moved)
-watch("warehouse_warehouse", "warehouse_location")
+# (the store -> stock location map below comes from warehouse tables, which warehouse watches)
 
 
 def payment_methods(active_only: bool = True) -> list[PaymentMethod]:
