@@ -27,8 +27,8 @@ difference is kept in ``order.cash_rounding``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
