@@ -70,28 +70,7 @@ def parse_lines(text: str, *, with_price: bool) -> list[dict]:
     return lines
 
 
-class _ServiceMixin:
-    def handle_view_exception(self, exc):
-        if isinstance(exc, O2OError):
-            flash(exc.message, "error")
-            return True
-        return super().handle_view_exception(exc)
-
-    def run_service(self, ids, fn, done_message):
-        """Run a service for each selected row in one transaction; all or nothing."""
-        try:
-            for obj_id in ids:
-                if self.get_one(str(obj_id)) is None:
-                    raise O2OError(_("Not found or not yours: #%(id)s", id=obj_id))
-                fn(int(obj_id))
-            db.session.commit()
-            flash(done_message, "success")
-        except O2OError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-
-
-class SupplierTermsView(_ServiceMixin, ModelView):
+class SupplierTermsView(ModelView):
     permission = "purchasing.supplier"
     column_list = ["supplier", "product.sku", "product.name", "supplier_code", "unit_price", "min_qty",
                    "pack_size", "lead_time_days", "preferred", "active"]
@@ -125,7 +104,7 @@ def _order_link(view, context, model, name):
                                               escape(model.number)))
 
 
-class PurchaseOrderView(_ServiceMixin, ModelView):
+class PurchaseOrderView(ModelView):
     permission = "purchasing.order"
     store_field = "store_id"
     allow_create = allow_edit = allow_delete = False
@@ -264,7 +243,7 @@ def _mismatches(view, context, model, name):
     return Markup("<br>".join(escape(m.message) for m in model.mismatches))
 
 
-class VendorBillView(_ServiceMixin, ModelView):
+class VendorBillView(ModelView):
     permission = "purchasing.bill"
     store_field = "store_id"
     allow_create = allow_edit = allow_delete = False
@@ -332,7 +311,7 @@ class VendorBillView(_ServiceMixin, ModelView):
         return self.render("purchasing/bill_enter.html", form=form)
 
 
-class ProposalLineView(_ServiceMixin, ModelView):
+class ProposalLineView(ModelView):
     """The lines of the current replenishment run: edit quantities, then create the orders."""
     permission = "purchasing.replenish"
     allow_create = allow_delete = False

@@ -58,25 +58,6 @@ class WarehouseScoped(ModelView):
                 raise ValueError(_("You can only record data for your own stores' warehouses."))
         super().on_model_change(form, model, is_created)
 
-    def handle_view_exception(self, exc):
-        if isinstance(exc, O2OError):
-            flash(exc.message, "error")
-            return True
-        return super().handle_view_exception(exc)
-
-    def run_service(self, ids, fn, done_message):
-        """Run a service for each selected row in one transaction; all or nothing."""
-        try:
-            for obj_id in ids:
-                if self.get_one(obj_id) is None:
-                    raise O2OError(_("Not found or not yours: #%(id)s", id=obj_id))
-                fn(int(obj_id))
-            db.session.commit()
-            flash(done_message, "success")
-        except O2OError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-
 
 class WarehouseView(ModelView):
     permission = "warehouse.warehouse"

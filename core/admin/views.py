@@ -22,7 +22,8 @@ from flask_login import current_user
 
 from core.admin.converters import FilterConverter, ModelConverter
 from core.auth import user_can
-from core.db import Money, Quantity, UnitPrice
+from core.db import Money, Quantity, UnitPrice, db
+from core.errors import O2OError
 from core.i18n import _, lazy_translate
 
 
@@ -137,7 +138,6 @@ class ModelView(PermissionMixin, sqla.ModelView):
                 "ajax_update": "edit"}
 
     def __init__(self, model, session=None, *args, **kwargs):
-        from core.db import db
         mapper = sa.inspect(model)
         pk = [c.key for c in mapper.primary_key] if len(mapper.primary_key) == 1 else []
         if pk:
@@ -274,7 +274,6 @@ class ModelView(PermissionMixin, sqla.ModelView):
         store_ids = self.user_store_ids()
         if store_ids is None:
             return form
-        from core.db import db
         from core.models import Store
         for rel in sa.inspect(self.model).relationships:
             if rel.mapper.class_ is Store and rel.key in form:
@@ -309,11 +308,29 @@ class ModelView(PermissionMixin, sqla.ModelView):
         super().on_model_change(form, model, is_created)
 
     def handle_view_exception(self, exc):
-        # Model validators raise ValueError with a message meant for the clerk.
+        # Services refuse with O2OError, model validators with ValueError: both carry a
+        # message meant for the clerk.
+        if isinstance(exc, O2OError):
+            flash(exc.message, "error")
+            return True
         if isinstance(exc, (ValueError, sa.exc.IntegrityError)):
             flash(str(getattr(exc, "orig", exc)), "error")
             return True
         return super().handle_view_exception(exc)
+
+    def run_service(self, ids, fn, done_message):
+        """Run a service (``fn(id)``) for each selected row the user may see, in one
+        transaction: all or nothing, the outcome flashed (list actions: ship, approve...)."""
+        try:
+            for obj_id in ids:
+                if self.get_one(str(obj_id)) is None:
+                    raise O2OError(_("Not found or not yours: #%(id)s", id=obj_id))
+                fn(int(obj_id))
+            db.session.commit()
+            flash(done_message, "success")
+        except O2OError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
 
 
 class IndexView(AdminIndexView):
