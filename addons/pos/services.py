@@ -840,17 +840,12 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
                                 code=method, known=", ".join(sorted(methods))))
     is_cash = bool(methods[method].is_cash)
 
-    sale = PosSale(register_id=register.id, session_id=pos_session.id, store_id=register.store_id,
-                   idempotency_key=key, request_hash=fingerprint, kind="refund", refund_of_id=original.id,
-                   customer_id=original.customer_id, cashier_id=_user_id(user), created_at=utcnow())
-    db.session.add(sale)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except sa.exc.IntegrityError:
+    sale = _claim_key(register, pos_session, key, fingerprint, kind="refund", customer_id=original.customer_id,
+                      user=user, refund_of_id=original.id)
+    if sale is None:  # the same refund, sent again while the first was being recorded
         existing = find_sale(register.id, key)
         if existing is None:
-            raise
+            raise Conflict(_("This sale is still being recorded; retry in a moment."))
         return _replay(existing, fingerprint)
     counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=total)
     sale.receipt_number = counters.last_receipt
