@@ -16,6 +16,8 @@ from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from core.timeutil import now as _clock
+
 # SQLite stores NUMERIC as REAL; the types below restore exact Decimals on the way out.
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively.*")
 
@@ -97,7 +99,8 @@ class Quantity(_ScaledDecimal):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    # the one clock (core.timeutil.now), so a test's frozen time reaches every default
+    return _clock()
 
 
 class IdMixin:
