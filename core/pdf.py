@@ -36,7 +36,7 @@ from xml.sax.saxutils import escape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import LongTable as _RLLongTable
-from reportlab.platypus import Paragraph
+from reportlab.platypus import Flowable, Paragraph
 from reportlab.platypus import Table as _RLTable
 
 CJK_FONT = "O2OSansCJK"
@@ -98,6 +98,16 @@ def string_width(text: str, font: str, size: float) -> float:
     return sum(pdfmetrics.stringWidth(piece, cjk if is_cjk else font, size) for piece, is_cjk in runs(text))
 
 
+def fit(text: str, width: float, font: str = "Helvetica", size: float = 8) -> str:
+    """``text`` cut (with "…") to ``width`` points: a Chinese character is about twice as wide as
+    a Latin one, so a limit in characters is not enough."""
+    if string_width(text, font, size) <= width:
+        return text
+    while text and string_width(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def draw_string(canv, x: float, y: float, text: str, *, align: str = "left", font: str | None = None,
                 size: float | None = None) -> None:
     """``canv.drawString`` (``align`` "right": drawRightString, "centre": drawCentredString) that
@@ -150,7 +160,7 @@ def _cjk_wrapping(style):
 
 def paragraph(text, style, *, lines: list | None = None) -> Paragraph:
     """A Paragraph of plain ``text`` (or of ``lines`` joined by line breaks), Chinese drawable."""
-    parts = [text] if lines is None else lines
+    parts = ["" if p is None else str(p) for p in ([text] if lines is None else lines)]
     body = "<br/>".join(markup(p) for p in parts)
     if any(has_cjk(p) for p in parts):
         style = _cjk_wrapping(style)
@@ -181,7 +191,11 @@ class _RunCanvas:
 
 class _CJKCells:
     def _drawCell(self, cellval, cellstyle, pos, size):
-        if not has_cjk(cellval):
+        # ReportLab draws str(cellval) for anything that is not a flowable (numbers, lazy
+        # translations): look at that text.
+        text = cellval if isinstance(cellval, str) or cellval is None or isinstance(cellval, (list, tuple, Flowable)) \
+            else str(cellval)
+        if not has_cjk(text):
             return super()._drawCell(cellval, cellstyle, pos, size)
         canv = self.canv
         self.canv = _RunCanvas(canv)

@@ -9,15 +9,15 @@ import io
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, TableStyle
 
 from addons.finance import services
 from addons.finance.services import fmt
 from core.i18n import _
+from core.pdf import LongTable, Table, draw_string, paragraph, styles
 
-_STYLES = getSampleStyleSheet()
+_STYLES = styles()
 H1, H2, BODY = _STYLES["Title"], _STYLES["Heading2"], _STYLES["BodyText"]
 SMALL = _STYLES["BodyText"].clone("small", fontSize=8, leading=10)
 
@@ -50,7 +50,7 @@ def _table(header, rows, widths=None, numeric_cols=(), total=None, row_height=No
     if total is not None:
         rows.append(total)
     if not rows:
-        return [Paragraph(_("(none)"), SMALL)]
+        return [paragraph(_("(none)"), SMALL)]
     for start in range(0, len(rows), size):
         part = [header] + rows[start:start + size]
         t = LongTable(part, colWidths=widths, repeatRows=1,
@@ -76,15 +76,14 @@ def _footer(title):
     def draw(canvas, doc):
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.drawString(12 * mm, 7 * mm, title)
-        canvas.drawRightString(doc.pagesize[0] - 12 * mm, 7 * mm, _("Page %(n)s", n=doc.page))
+        draw_string(canvas, 12 * mm, 7 * mm, title)
+        draw_string(canvas, doc.pagesize[0] - 12 * mm, 7 * mm, _("Page %(n)s", n=doc.page), align="right")
         canvas.restoreState()
     return draw
 
 
 def _p(text, style=SMALL):
-    from xml.sax.saxutils import escape
-    return Paragraph(escape(str(text)), style)
+    return paragraph(text, style)
 
 
 def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = False) -> tuple[bytes, int]:
@@ -94,25 +93,25 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
               start=fig["date_from"], end=fig["date_to"])
     buf = io.BytesIO()
     doc = _doc(buf, title)
-    story = [Paragraph(title, H1)]
+    story = [paragraph(title, H1)]
 
-    story.append(Paragraph(_("Summary"), H2))
+    story.append(paragraph(_("Summary"), H2))
     story += _table([_("Figure"), _("Amount")], [[label, value] for label, value in services.summary_figures(fig)],
                     widths=[110 * mm, 40 * mm], numeric_cols=(1,))
 
-    story.append(Paragraph(_("Takings by payment method"), H2))
+    story.append(paragraph(_("Takings by payment method"), H2))
     story += _table([_("Method"), _("Channel"), _("Amount")],
                     [[t["method"], t["channel"], fmt(t["amount"])] for t in fig["takings"]],
                     widths=[60 * mm, 50 * mm, 40 * mm], numeric_cols=(2,),
                     total=[_("Total"), "", fmt(fig["takings_total"])])
 
-    story.append(Paragraph(_("Day by day"), H2))
+    story.append(paragraph(_("Day by day"), H2))
     story += _table([_("Date"), _("Takings"), _("Expected in bank"), _("Bank (matched)"), _("Cash over/short")],
                     [[str(d["date"]), fmt(d["takings"]), fmt(d["expected"]), fmt(d["bank"]), fmt(d["over_short"])]
                      for d in fig["days"]],
                     widths=[30 * mm, 35 * mm, 40 * mm, 40 * mm, 35 * mm], numeric_cols=(1, 2, 3, 4))
 
-    story.append(Paragraph(_("Expected deposits and settlements"), H2))
+    story.append(paragraph(_("Expected deposits and settlements"), H2))
     story += _table(
         [_("Date"), _("Kind"), _("Reference"), _("Gross"), _("Fees"), _("Expected"), _("Bank"), _("Difference"),
          _("Matched")],
@@ -124,20 +123,20 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
         total=[_("Total"), "", "", "", fmt(fig["fees_total"]), fmt(fig["expected_total"]),
                fmt(fig["matched_bank_total"]), "", ""])
 
-    story.append(Paragraph(_("Bank lines not expected"), H2))
+    story.append(paragraph(_("Bank lines not expected"), H2))
     story += _table([_("Date"), _("Bank"), _("Reference"), _("Description"), _("Amount")],
                     [[str(r["date"]), r["bank"], _p(r["reference"] or ""), _p(r["description"] or ""),
                       fmt(r["amount"])] for r in fig["unmatched_bank"]],
                     widths=[20 * mm, 20 * mm, 40 * mm, 80 * mm, 25 * mm], numeric_cols=(4,),
                     total=[_("Total"), "", "", "", fmt(fig["unmatched_bank_total"])] if fig["unmatched_bank"] else None)
 
-    story.append(Paragraph(_("Differences and their explanations"), H2))
+    story.append(paragraph(_("Differences and their explanations"), H2))
     story += _table([_("Date"), _("Amount"), _("Explanation")],
                     [[str(d["date"]), fmt(d["amount"]), _p(d["explanation"])] for d in fig["differences"]],
                     widths=[22 * mm, 25 * mm, 138 * mm], numeric_cols=(1,))
 
     if detail:
-        story.append(Paragraph(_("Takings sale by sale"), H2))
+        story.append(paragraph(_("Takings sale by sale"), H2))
         rows = services.takings_listing(store_id, fig["date_from"], fig["date_to"])
         story += _table([_("Date"), _("Entry"), _("Document"), _("Channel"), _("Method"), _("Amount")],
                         [[str(r.date)[:10], r.number, (r.source_ref or "")[:30], r.channel or "", r.payment_method,
@@ -148,7 +147,7 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
                         row_height=10.5)
 
     story.append(Spacer(1, 8 * mm))
-    story.append(Paragraph(_("Sign-off"), H2))
+    story.append(paragraph(_("Sign-off"), H2))
     sign = Table([[_("Prepared by"), "", _("Date"), ""], [_("Checked by"), "", _("Date"), ""],
                   [_("Store manager"), "", _("Date"), ""]],
                  colWidths=[35 * mm, 70 * mm, 20 * mm, 45 * mm], rowHeights=[12 * mm] * 3)
@@ -166,7 +165,7 @@ def trial_balance_pdf(date_from=None, date_to=None, store_id=None) -> tuple[byte
     title = _("Trial balance %(start)s to %(end)s", start=tb["date_from"] or "-", end=tb["date_to"] or "-")
     buf = io.BytesIO()
     doc = _doc(buf, title)
-    story = [Paragraph(title, H1)]
+    story = [paragraph(title, H1)]
     story += _table([_("Account"), _("Name"), _("Type"), _("Debit"), _("Credit"), _("Balance")],
                     [[r["code"], _p(r["name"]), r["type"], fmt(r["debit"]), fmt(r["credit"]), fmt(r["balance"])]
                      for r in tb["rows"]],
@@ -174,7 +173,7 @@ def trial_balance_pdf(date_from=None, date_to=None, store_id=None) -> tuple[byte
                     total=[_("Total"), "", "", fmt(tb["total_debit"]), fmt(tb["total_credit"]),
                            fmt(tb["total_debit"] - tb["total_credit"])])
     story.append(Spacer(1, 4 * mm))
-    story.append(Paragraph(_("The trial balance balances.") if tb["balanced"] else
+    story.append(paragraph(_("The trial balance balances.") if tb["balanced"] else
                            _("THE TRIAL BALANCE DOES NOT BALANCE."), BODY))
     doc.build(story, onFirstPage=_footer(title), onLaterPages=_footer(title))
     return buf.getvalue(), doc.page
@@ -186,7 +185,7 @@ def journal_pdf(journal_code=None, date_from=None, date_to=None, store_id=None) 
               start=rep["date_from"] or "-", end=rep["date_to"] or "-")
     buf = io.BytesIO()
     doc = _doc(buf, title, pagesize=landscape(A4))
-    story = [Paragraph(title, H1)]
+    story = [paragraph(title, H1)]
     story += _table([_("Entry"), _("Date"), _("Journal"), _("Source"), _("Account"), _("Label"), _("Debit"),
                      _("Credit")],
                     [[r["number"], str(r["date"]), r["journal"], f"{r['source_type'] or ''} {r['source_ref'] or ''}"[:40],

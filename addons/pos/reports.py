@@ -13,6 +13,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from core.i18n import _
+from core.pdf import draw_string, fit
 
 WIDTH = 80 * mm
 MARGIN = 4 * mm
@@ -33,11 +34,11 @@ class _Roll:
         font = "Helvetica-Bold" if bold else "Helvetica"
         self.c.setFont(font, size)
         if center:
-            self.c.drawCentredString(self.width / 2, self.y, left)
+            draw_string(self.c, self.width / 2, self.y, left, align="centre")
         else:
-            self.c.drawString(MARGIN, self.y, left)
+            draw_string(self.c, MARGIN, self.y, left)
         if right is not None:
-            self.c.drawRightString(self.width - MARGIN, self.y, right)
+            draw_string(self.c, self.width - MARGIN, self.y, right, align="right")
         self.y -= LINE + (size - 8)
 
     def rule(self):
@@ -53,7 +54,8 @@ class _Roll:
 
 
 def _clip(text: str, n: int = 34) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    text = text if len(text) <= n else text[: n - 1] + "…"
+    return fit(text, WIDTH - 2 * MARGIN)
 
 
 def receipt_pdf(doc: dict, *, duplicate: bool = False, footer: str = "") -> bytes:

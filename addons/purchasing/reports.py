@@ -2,16 +2,15 @@
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 from decimal import Decimal
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import SimpleDocTemplate, Spacer, TableStyle
 
 from core.i18n import _
+from core.pdf import Table, paragraph, styles as pdf_styles
 
 
 def _money(value: Decimal, currency: str) -> str:
@@ -48,14 +47,14 @@ def order_pdf(order, *, company: str = "o2o") -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm,
                             bottomMargin=18 * mm, title=_("Purchase order %(number)s", number=order.number),
                             author=company)
-    styles = getSampleStyleSheet()
+    styles = pdf_styles()
     story = []
     title = _("Purchase order %(number)s", number=order.number)
     if order.state in ("draft", "to_approve"):
         title += " — " + _("DRAFT, NOT APPROVED")
     elif order.state == "cancelled":
         title += " — " + _("CANCELLED")
-    story.append(Paragraph(title, styles["Title"]))
+    story.append(paragraph(title, styles["Title"]))
     supplier, warehouse = order.supplier, order.warehouse
     deliver = [warehouse.name if warehouse is not None else ""]
     store = getattr(warehouse, "store", None)
@@ -63,8 +62,8 @@ def order_pdf(order, *, company: str = "o2o") -> bytes:
         deliver += _address(store)
     head = [
         [_("Supplier"), _("Deliver to")],
-        [Paragraph("<br/>".join(escape(x) for x in [supplier.name] + _address(supplier)), styles["Normal"]),
-         Paragraph("<br/>".join(escape(x) for x in deliver), styles["Normal"])],
+        [paragraph(None, styles["Normal"], lines=[supplier.name] + _address(supplier)),
+         paragraph(None, styles["Normal"], lines=deliver)],
     ]
     t = Table(head, colWidths=[87 * mm, 87 * mm])
     t.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
@@ -80,7 +79,7 @@ def order_pdf(order, *, company: str = "o2o") -> bytes:
     rows = [["#", _("Your code"), _("Description"), _("Quantity"), _("Unit price"), _("Tax %"), _("Amount")]]
     for line in order.lines:
         desc = line.description + (" (" + _("free of charge") + ")" if line.free_of_charge else "")
-        rows.append([str(line.sequence), line.supplier_code or "", Paragraph(escape(desc), styles["BodyText"]),
+        rows.append([str(line.sequence), line.supplier_code or "", paragraph(desc, styles["BodyText"]),
                      _qty(line.quantity), _price(line.unit_price), _qty(line.tax_rate),
                      f"{line.net_amount:,.2f}"])
     cur = order.currency
@@ -96,9 +95,9 @@ def order_pdf(order, *, company: str = "o2o") -> bytes:
         ("FONTNAME", (0, n + 3), (-1, n + 3), "Helvetica-Bold"), ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ]))
     story += [t, Spacer(1, 8 * mm)]
-    story.append(Paragraph(_("Please quote %(number)s on your delivery note and invoice.", number=order.number),
+    story.append(paragraph(_("Please quote %(number)s on your delivery note and invoice.", number=order.number),
                            styles["Normal"]))
     if order.note:
-        story.append(Paragraph(escape(order.note), styles["Normal"]))
+        story.append(paragraph(order.note, styles["Normal"]))
     doc.build(story)
     return buffer.getvalue()

@@ -17,17 +17,18 @@ def valuation_pdf(data: dict, *, title: str | None = None, currency: str = "") -
     category with quantity and value, a subtotal per warehouse and the grand total."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
-    from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import SimpleDocTemplate, Spacer, TableStyle
+
+    from core.pdf import Table, paragraph, styles as pdf_styles
 
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm,
                             topMargin=15 * mm, bottomMargin=15 * mm,
                             title=title or _("Stock valuation"))
-    styles = getSampleStyleSheet()
-    story = [Paragraph(title or _("Stock valuation"), styles["Title"]),
-             Paragraph(_("Quantity on hand x moving average cost, by warehouse and category. "
+    styles = pdf_styles()
+    story = [paragraph(title or _("Stock valuation"), styles["Title"]),
+             paragraph(_("Quantity on hand x moving average cost, by warehouse and category. "
                          "Printed %(when)s UTC.", when=utcnow().strftime("%Y-%m-%d %H:%M")), styles["Normal"]),
              Spacer(1, 6 * mm)]
     value_head = _("Value") + (f" ({currency})" if currency else "")
