@@ -36,11 +36,12 @@ run: install
 test: install browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Debian's Chromium for the till's browser test (no browser download); skipped where apt
-# is not available or we are not root, and the browser tests then say why they skip.
+# Debian's Chromium for the till's browser test (no browser download) and poppler-utils
+# (pdftoppm, pdftotext) to render the PDFs' Chinese text; skipped where apt is not available
+# or we are not root, and the tests then say why they skip.
 browser-deps:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-	  { apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || echo "warning: could not install chromium"; }; } || true
+	@{ command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; } || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  { apt-get update -qq >/dev/null 2>&1 || true; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver poppler-utils >/dev/null 2>&1 || echo "warning: could not install chromium and poppler-utils"; }; } || true
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
