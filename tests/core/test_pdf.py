@@ -132,3 +132,20 @@ def test_chinese_table_cells_stay_fast():
     elapsed = time.perf_counter() - started
     assert doc.page >= 45 and "微信支付" in pdf_text(buf.getvalue())[:5000]
     assert elapsed < 15, elapsed  # ~2 s on a quiet machine; generous for a shared one
+
+
+def test_every_pdf_module_draws_text_through_core_pdf():
+    """One piece of code chooses fonts: a module that draws text with ReportLab directly would
+    print Chinese as boxes again."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    direct = re.compile(r"\.draw(?:Right|Centred|Aligned)?String\(|getSampleStyleSheet|"
+                        r"from reportlab\.platypus import[^\n]*\b(?:Paragraph|Table|LongTable)\b")
+    offenders = [f"{path.relative_to(root)}:{text[:m.start()].count(chr(10)) + 1}"
+                 for folder in ("core", "addons", "examples")
+                 for path in sorted((root / folder).rglob("*.py")) if path != root / "core" / "pdf.py"
+                 for text in [path.read_text(encoding="utf-8")] for m in direct.finditer(text)]
+    assert offenders == [], "use core.pdf (draw_string, paragraph, Table, LongTable, styles): " + ", ".join(offenders)
+    users = {p.parent.name for p in (root / "addons").rglob("*.py") if "from core.pdf import" in p.read_text("utf-8")}
+    assert {"pos", "purchasing", "warehouse", "finance"} <= users
