@@ -112,7 +112,7 @@ def assert_glyphs_drawn(data: bytes, word: str, page: int = 1) -> None:
     from PIL import ImageChops
     cells = glyph_cells(data, word, page)
     for ch, cell in zip(word, cells):
-        assert 0.03 < ink(cell) < 0.6, (ch, ink(cell))
+        assert 0.03 < ink(cell) < 0.75, (ch, ink(cell))  # a filled box is ~0.9; a bold glyph up to ~0.55
     for i in range(len(word)):
         for j in range(i + 1, len(word)):
             if word[i] != word[j]:

@@ -106,6 +106,9 @@ def test_rendered_chinese_is_glyphs_not_boxes():
 def test_the_check_catches_boxes():
     """What every PDF did before: Chinese drawn in Helvetica. The rendering check must fail."""
     data = _canvas_pdf(lambda c: c.drawString(50, 700, CHINESE["product"]))
+    assert CHINESE["product"] not in pdf_text(data)  # ReportLab wrote black squares instead
+    with pytest.raises(AssertionError):
+        assert_chinese(data, CHINESE["product"])
     render(data)  # skips without poppler
     with pytest.raises(AssertionError):
         assert_glyphs_drawn(data, CHINESE["product"])
