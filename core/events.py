@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy import inspect as sa_inspect
 
 from core.db import AFTER_FLUSH, Session, after_flush_call, db
+from core.models.audit import _same  # 12.5 == 12.5000: setting an equal value is no change
 
 log = logging.getLogger(__name__)
 _KEY = "o2o_events"
@@ -69,13 +70,6 @@ def product_change(changes: dict, created: bool = False, deleted: bool = False) 
     if "list_price" in changes:
         return "price_changed"
     return "updated"
-
-
-def _same(old, new) -> bool:
-    try:
-        return old == new
-    except Exception:
-        return False
 
 
 def _product_changes(product, state) -> dict:

@@ -424,7 +424,7 @@ def _fire_product_changes(session, creates: list[dict], updates: list[dict], old
     """o2o_product_changed once per created or changed product, as the ORM's flush listener
     does for other paths (core.events). The products are loaded a few hundred per query,
     and only when someone listens."""
-    from core.events import fire_product_changes, has_listeners, product_change
+    from core.events import _same, fire_product_changes, has_listeners, product_change
     if not has_listeners("o2o_product_changed", "o2o_after_commit"):
         return
     events = {}  # sku -> (change, changes)
@@ -443,10 +443,3 @@ def _fire_product_changes(session, creates: list[dict], updates: list[dict], old
         by_sku = {p.sku: p for p in session.scalars(sa.select(Product).where(Product.sku.in_(chunk)))}
         items.extend((by_sku[sku], *events[sku]) for sku in chunk)
     fire_product_changes(items, session)
-
-
-def _same(old, new) -> bool:
-    try:
-        return old == new
-    except Exception:
-        return False

@@ -4,8 +4,9 @@ The ``tests/conftest.py`` and ``[tool.pytest.ini_options]`` snippets of its "Tes
 are copied, as they stand in the docs, into a new project next to the example addon
 (examples/o2o-giftwrap, made importable with a hand-written entry point), and pytest runs
 tests there that roll back inside a test: the addon's tables and base data must survive
-the rollback, and each test must start from the same rows. If the docs drift to a set-up
-that does not hold, this fails.
+the rollback, and each test must start from the same rows. docs/reference.md's example of
+testing a CLI command runs there too. If the docs drift to a set-up that does not hold,
+this fails.
 """
 from __future__ import annotations
 
@@ -20,17 +21,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "writing-an-addon.md"
+REFERENCE = ROOT / "docs" / "reference.md"
 EXAMPLE = ROOT / "examples" / "o2o-giftwrap"
 
 pytestmark = pytest.mark.slow
 
 
-def doc_snippet(first_line: str, lang: str) -> str:
-    """The fenced ``lang`` block of the docs whose first line is ``first_line``."""
-    for block in re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S):
-        if block.splitlines()[0].strip() == first_line:
+def doc_snippet(first_line: str, lang: str, doc: Path = DOC) -> str:
+    """The fenced ``lang`` block of ``doc`` whose first line starts with ``first_line``."""
+    for block in re.findall(rf"```{lang}\n(.*?)```", doc.read_text(encoding="utf-8"), re.S):
+        if block.splitlines()[0].strip().startswith(first_line):
             return block
-    raise AssertionError(f"docs/writing-an-addon.md has no {lang} block starting {first_line!r}")
+    raise AssertionError(f"{doc.name} has no {lang} block starting {first_line!r}")
 
 
 TESTS = '''
@@ -72,6 +74,8 @@ def test_the_documented_conftest_works_as_written(tmp_path):
     conftest = doc_snippet("# tests/conftest.py", "python")
     (project / "tests" / "conftest.py").write_text(conftest)
     (project / "tests" / "test_rollbacks.py").write_text(textwrap.dedent(TESTS))
+    # reference.md's "Testing a CLI command" example, run as it stands.
+    (project / "tests" / "test_cli.py").write_text(doc_snippet("def test_list_and_refuse(", "python", REFERENCE))
     (project / "pyproject.toml").write_text(doc_snippet("[tool.pytest.ini_options]", "toml"))
     # The example addon importable, with its entry point (what `pip install` would give).
     site = tmp_path / "site"
@@ -83,4 +87,4 @@ def test_the_documented_conftest_works_as_written(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist"],
                             cwd=str(project), env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert re.search(r"\b3 passed\b", result.stdout), result.stdout[-1000:]
+    assert re.search(r"\b4 passed\b", result.stdout), result.stdout[-1000:]

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from core.barcodes import make_ean13
 from core.db import db
@@ -175,9 +174,9 @@ def test_csv_import_fires_once_per_created_or_changed_product(session, recorder,
 
 
 def test_cli_and_admin_import_fire_it(app, session, recorder, client_as):
-    from core.cli import products_group
+    from core.cli import cli
     data = HEADER + "CLI-1,,Noodles,Food,pc,,6.50,3.00,yes\n"
-    result = CliRunner().invoke(products_group, ["import", "-"], input=data, obj=app.cli)
+    result = app.test_cli_runner().invoke(cli, ["products", "import", "-"], input=data)
     assert result.exit_code == 0, result.output
     assert [(s, c) for s, c, _ch in recorder.calls] == [("CLI-1", "created")]
 
