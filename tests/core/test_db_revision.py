@@ -5,18 +5,22 @@ that is not ready with one line saying what to do, never a traceback.
 
 The addon is a temporary package (an ``o2o.addons`` entry point in a hand-written
 ``.dist-info``) on the path of the ``o2o`` subprocesses only: it never reaches this process.
+The scratch database is a new SQLite file, or a new PostgreSQL database when
+``O2O_TEST_DATABASE_URL`` names a server.
 """
 from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+
+from core.testing import create_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,13 +60,33 @@ def labels_addon(tmp_path):
     return site
 
 
-def o2o(site: Path, db_file: Path, *args: str) -> subprocess.CompletedProcess:
+@pytest.fixture
+def scratch(tmp_path):
+    """(URL, instance folder) of a new, empty database."""
+    url, drop = create_database(os.environ.get("O2O_TEST_DATABASE_URL"), tmp_path)
+    yield url, tmp_path
+    drop()
+
+
+def o2o(site: Path, scratch, *args: str) -> subprocess.CompletedProcess:
+    url, instance = scratch
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(site), str(ROOT)]),
-               O2O_DATABASE_URL=f"sqlite:///{db_file}", O2O_INSTANCE_PATH=str(db_file.parent),
-               O2O_SECRET_KEY="db-revision-test")
-    env.pop("O2O_TEST_DATABASE_URL", None)
+               O2O_DATABASE_URL=url, O2O_INSTANCE_PATH=str(instance), O2O_SECRET_KEY="db-revision-test")
     return subprocess.run([sys.executable, "-c", "from core.cli import main; main()", *args],
-                          env=env, cwd=str(db_file.parent), capture_output=True, text=True, timeout=300)
+                          env=env, cwd=str(instance), capture_output=True, text=True, timeout=300)
+
+
+def execute(scratch, sql: str | None = None) -> set[str]:
+    """Run ``sql`` (if any) on the scratch database; returns its table names."""
+    from core.config import normalise_database_url
+    engine = sa.create_engine(normalise_database_url(scratch[0]))
+    try:
+        with engine.begin() as conn:
+            if sql:
+                conn.execute(sa.text(sql))
+            return set(sa.inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -86,12 +110,12 @@ def versions(site: Path) -> list[Path]:
     return sorted((site / "o2o_labels" / "migrations" / "versions").glob("*.py"))
 
 
-def test_revision_with_only_the_dependencies_enabled_writes_just_the_addons_tables(labels_addon, tmp_path):
-    site, db_file = labels_addon, tmp_path / "scratch.sqlite3"
-    ok(o2o(site, db_file, "db", "upgrade"))
-    ok(o2o(site, db_file, "addons", "enable", "warehouse"))  # purchasing, sales, pos, finance stay off
+def test_revision_with_only_the_dependencies_enabled_writes_just_the_addons_tables(labels_addon, scratch):
+    site, database = labels_addon, scratch
+    ok(o2o(site, database, "db", "upgrade"))
+    ok(o2o(site, database, "addons", "enable", "warehouse"))  # purchasing, sales, pos, finance stay off
 
-    out = ok(o2o(site, db_file, "db", "revision", "labels", "-m", "labels tables"))
+    out = ok(o2o(site, database, "db", "revision", "labels", "-m", "labels tables"))
     [script] = versions(site)
     assert str(script) in out
     text = script.read_text()
@@ -102,31 +126,29 @@ def test_revision_with_only_the_dependencies_enabled_writes_just_the_addons_tabl
     assert "warehouse_" in depends and "core_" in depends, depends
 
     # The revision runs: enabling the addon creates its table.
-    ok(o2o(site, db_file, "addons", "enable", "labels"))
-    with sqlite3.connect(db_file) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ok(o2o(site, database, "addons", "enable", "labels"))
+    tables = execute(database)
     assert "labels_printer" in tables and not any(t.startswith("pos_") for t in tables)
 
     # No model change: nothing to write, said so.
-    again = o2o(site, db_file, "db", "revision", "labels", "-m", "nothing")
+    again = o2o(site, database, "db", "revision", "labels", "-m", "nothing")
     assert "no change" in ok(again)
     assert versions(site) == [script]
 
 
-def test_revision_on_a_database_that_is_not_ready_is_one_clear_line(labels_addon, tmp_path):
-    site, db_file = labels_addon, tmp_path / "scratch.sqlite3"
+def test_revision_on_a_database_that_is_not_ready_is_one_clear_line(labels_addon, scratch):
+    site, database = labels_addon, scratch
     # Nothing at all yet.
-    one_clear_line(o2o(site, db_file, "db", "revision", "labels", "-m", "x"), "o2o db upgrade")
+    one_clear_line(o2o(site, database, "db", "revision", "labels", "-m", "x"), "o2o db upgrade")
     # Core only: the dependency is not enabled.
-    ok(o2o(site, db_file, "db", "upgrade"))
-    one_clear_line(o2o(site, db_file, "db", "revision", "labels", "-m", "x"),
+    ok(o2o(site, database, "db", "upgrade"))
+    one_clear_line(o2o(site, database, "db", "revision", "labels", "-m", "x"),
                    "'warehouse'", "o2o addons enable warehouse")
     # The version table names a revision no installed addon provides.
-    ok(o2o(site, db_file, "addons", "enable", "warehouse"))
-    with sqlite3.connect(db_file) as conn:
-        conn.execute("INSERT INTO alembic_version (version_num) VALUES ('elsewhere_0007')")
-    one_clear_line(o2o(site, db_file, "db", "revision", "labels", "-m", "x"), "elsewhere_0007")
+    ok(o2o(site, database, "addons", "enable", "warehouse"))
+    execute(database, "INSERT INTO alembic_version (version_num) VALUES ('elsewhere_0007')")
+    one_clear_line(o2o(site, database, "db", "revision", "labels", "-m", "x"), "elsewhere_0007")
     assert versions(site) == []
     # An unknown addon is a usage error, not a traceback.
-    result = o2o(site, db_file, "db", "revision", "nosuch", "-m", "x")
+    result = o2o(site, database, "db", "revision", "nosuch", "-m", "x")
     assert result.returncode == 2 and "Traceback" not in result.stderr and "nosuch" in result.stderr
