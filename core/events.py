@@ -36,12 +36,16 @@ def has_listeners(*hook_names: str) -> bool:
     return any(getattr(caller, name).get_hookimpls() for name in hook_names)
 
 
-def fire(hook_name: str, session=None, **kwargs) -> list:
-    """Call the domain-event hook ``hook_name`` now and queue it for o2o_after_commit
-    (of ``session``, by default ``db.session``)."""
+def fire(hook_name: str, **kwargs) -> list:
+    """Call the domain-event hook ``hook_name`` now and queue it for o2o_after_commit."""
+    return fire_on(db.session, hook_name, **kwargs)
+
+
+def fire_on(session, hook_name: str, **kwargs) -> list:
+    """``fire``, queueing the event for o2o_after_commit of ``session`` (a flush listener's)."""
     caller = getattr(hook(), hook_name)
     results = caller(**kwargs)
-    (session if session is not None else db.session).info.setdefault(_KEY, []).append((hook_name, kwargs))
+    session.info.setdefault(_KEY, []).append((hook_name, kwargs))
     return results
 
 
@@ -127,7 +131,8 @@ def _fire_product_changes(session):
 def fire_product_changes(items, session=None) -> None:
     """Fire o2o_product_changed for each ``(product, change, changes)``."""
     for product, change, changes in items:
-        fire("o2o_product_changed", session=session, product=product, change=change, changes=changes)
+        fire_on(session if session is not None else db.session, "o2o_product_changed",
+                product=product, change=change, changes=changes)
 
 
 def _after_commit(session):

@@ -223,3 +223,23 @@ def test_a_bulk_import_of_1000_products_fires_1000_events_in_a_few_statements(se
     count, seconds = _import_statements(session, HEADER + repriced)
     assert len(recorder.calls) == 1000 and {c for _s, c, _ch in recorder.calls} == {"price_changed"}
     assert count <= 20, f"{count} statements for 1000 products: a query per product?"
+
+
+def test_after_commit_hears_of_it_and_a_rollback_forgets_it(session, temp_plugin, pc):
+    class Scale:
+        def __init__(self):
+            self.pushed = []
+
+        @hookimpl
+        def o2o_after_commit(self, events):
+            self.pushed += [(kw["product"].sku, kw["change"]) for name, kw in events
+                            if name == "o2o_product_changed"]
+
+    scale = temp_plugin(Scale())
+    session.add(Product(sku="SCL-1", name="Apples", unit=pc, list_price=Decimal("9.80")))
+    session.flush()
+    session.rollback()
+    assert scale.pushed == []
+    session.add(Product(sku="SCL-2", name="Pears", unit=pc, list_price=Decimal("8.80")))
+    session.commit()
+    assert scale.pushed == [("SCL-2", "created")]
