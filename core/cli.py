@@ -7,6 +7,7 @@ import sys
 from functools import wraps
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
@@ -74,31 +75,30 @@ def db_upgrade():
 @click.option("--autogenerate/--empty", default=True, help="compare the models with the database")
 @with_appcontext
 def db_revision(addon, message, autogenerate):
-    """Write a new migration in ADDON's branch (its first revision starts the branch)."""
-    from alembic import command
-    from core.migrate import alembic_config, branch_has_revisions
+    """Write a new migration in ADDON's branch (its first revision starts the branch).
+
+    Run it on a scratch database with core and the addons ADDON depends on enabled (other
+    installed addons need not be); autogenerate compares only ADDON's tables."""
+    from core.migrate import RevisionError, write_revision
     installed = current_app.extensions["o2o"].installed
     if addon not in installed:
         raise click.BadParameter(f"no addon named '{addon}' (installed: {', '.join(sorted(installed))})")
     target = installed[addon].path / "migrations" / "versions"
     target.mkdir(parents=True, exist_ok=True)
-    with db.engine.connect() as conn:
-        cfg = alembic_config(installed, connection=conn)
-        cfg.attributes["autogenerate_addon"] = addon
-        if branch_has_revisions(cfg, addon):
-            command.revision(cfg, message=message, autogenerate=autogenerate, head=f"{addon}@head")
-        else:
-            depends = None if addon == "core" else ["core@head"]
-            for dep in installed[addon].depends:
-                if dep != "core" and branch_has_revisions(cfg, dep):
-                    depends = (depends or []) + [f"{dep}@head"]
-            from alembic.script import ScriptDirectory
-            script = ScriptDirectory.from_config(cfg)
-            resolved = None
-            if depends:
-                resolved = [script.get_revision(d).revision for d in depends]
-            command.revision(cfg, message=message, autogenerate=autogenerate, head="base",
-                             branch_label=addon, version_path=str(target), depends_on=resolved)
+    try:
+        with db.engine.connect() as conn:
+            script = write_revision(installed, addon, message, conn, autogenerate=autogenerate,
+                                    version_path=str(target))
+            conn.commit()
+    except (RevisionError, AddonError) as exc:
+        raise click.ClickException(f"cannot write a revision of '{addon}': {exc}") from None
+    except sa.exc.DBAPIError as exc:
+        raise click.ClickException(f"cannot write a revision of '{addon}': the database answered "
+                                   f"{str(exc.orig).strip()!r}; check O2O_DATABASE_URL") from None
+    if script is None:
+        click.echo(f"no change: the models of '{addon}' match the database; no revision written")
+    else:
+        click.echo(f"wrote {script.path}")
 
 
 # --- addons ------------------------------------------------------------------------------

@@ -43,6 +43,24 @@ class Session(_FlaskSession):
             return self.bind
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
+    def flush(self, objects=None):
+        """Flush, then run what flush listeners queued with ``after_flush_call``: outside
+        the flush, so those callbacks may query, add and flush like any caller."""
+        super().flush(objects)
+        while not self._flushing and self.info.get(AFTER_FLUSH):
+            for callback in self.info.pop(AFTER_FLUSH):
+                callback(self)
+
+
+AFTER_FLUSH = "o2o_after_flush"
+
+
+def after_flush_call(session, callback) -> None:
+    """Run ``callback(session)`` once the current flush is over (from a flush listener)."""
+    pending = session.info.setdefault(AFTER_FLUSH, [])
+    if callback not in pending:
+        pending.append(callback)
+
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 

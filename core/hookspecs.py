@@ -160,6 +160,30 @@ def o2o_addon_disabled(name, session):
 
 
 @hookspec
+def o2o_product_changed(product, change, changes):
+    """A product was created, re-priced, archived, changed otherwise, or deleted.
+
+    Fired by every path that writes products: the admin forms and list actions, the API,
+    services, demo data (a session flush listener sees every ORM change) and the CSV
+    import (which writes in bulk and fires for each row it created or changed). Once per
+    product per flush, right after the flush, inside the caller's transaction: a listener
+    may query and write with ``db.session`` (its rows commit or roll back with the
+    change) and raising a ``core.errors.O2OError`` refuses the whole operation. Push to a
+    scale or print shelf labels from ``o2o_after_commit``, which sees this event too.
+
+    ``product``: the ``core.models.Product`` (id, sku, barcode, name, list_price, cost,
+    active, category_id, unit_id, tax_id are loaded).
+    ``change``: ``"created"``, ``"price_changed"`` (``list_price`` changed),
+    ``"archived"`` (``active`` went from true to false), ``"deleted"``, or ``"updated"``
+    for any other change (a product made active again is ``"updated"``). One change per
+    call, the first that applies in that order.
+    ``changes``: ``{field: (old, new)}`` for every field that changed (``(None, value)``
+    for each field of a created product, ``(value, None)`` for a deleted one); prices as
+    ``Decimal``, relations by id (``category_id``, ``unit_id``, ``tax_id``).
+    """
+
+
+@hookspec
 def o2o_after_commit(events):
     """Called after a transaction that fired domain events commits.
 

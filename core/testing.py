@@ -5,7 +5,9 @@
   and xdist workers never share one); every built-in addon is migrated into it once;
 - a transaction per test: everything a test writes, commits included, is rolled back;
 - ``make_app(addons=[...])`` builds an app with those addons enabled (essentials and
-  dependencies added); ``app`` is the one with every built-in addon;
+  dependencies added); ``app`` is the one with every built-in addon. An addon the run's
+  database does not have (a third-party addon under test) is enabled, migrations and base
+  data, in the test's outer transaction: rollbacks inside the test keep its tables;
 - ``client_as(*permissions, stores=None)``: a logged-in test client for a user with just
   those permissions (and limited to those stores); ``api_client(*permissions)`` the same
   with an API token;
@@ -123,6 +125,7 @@ def make_app(database_url):
         db.session.configure(bind=conn, join_transaction_mode="create_savepoint")
         contexts.append(ctx)
         connections.append((conn, trans))
+        _enable_in_test_transaction(app)
         return app
 
     yield factory
@@ -134,6 +137,21 @@ def make_app(database_url):
         conn.close()
     for ctx in reversed(contexts):
         ctx.pop()
+
+
+def _enable_in_test_transaction(app) -> None:
+    """Enable the app's addons that the run's database does not have (a third-party addon
+    under test): its migrations and base data run in the test's outer transaction, which
+    ``commit`` releases the savepoint into. A rollback inside the test (a refused API call,
+    ``session.rollback()``) then goes back to a later savepoint and keeps the addon's tables;
+    the end of the test undoes all of it. Without this, an ``enable`` inside the test's own
+    savepoint lost the tables at the first rollback."""
+    from core.addons import enable, enabled_in_db
+    wanted = app.extensions["o2o"].enabled
+    missing = [n for n in wanted if n not in set(enabled_in_db(db.session))]
+    if missing:
+        enable(app, missing)
+    db.session.commit()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ user_store = sa.Table(
 
 
 class Role(IdMixin, Audited, db.Model):
+    """A set of permissions (codes the addons declare) given to users."""
     __tablename__ = "role"
 
     code: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
@@ -54,6 +55,7 @@ class RolePermission(db.Model):
 
 
 class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
+    """A member of staff who logs in to the admin or uses the API (shoppers are not users)."""
     __tablename__ = "user_account"
 
     username: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
@@ -74,19 +76,23 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
         return self.active
 
     def set_password(self, password: str) -> None:
+        """Store a hash of ``password`` (at least 8 characters)."""
         if not password or len(password) < 8:
             raise ValueError("a password needs at least 8 characters")
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
+        """Whether ``password`` is this user's (hashed comparison)."""
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
     @property
     def permission_codes(self) -> frozenset[str]:
+        """Every permission code the user's roles give."""
         return security_profile(self.id)[0] if self.id is not None else frozenset(
             code for role in self.roles for code in role.permission_codes)
 
     def can(self, code: str) -> bool:
+        """Whether this (active) user has permission ``code``; a superuser has every one."""
         return self.active and (self.is_superuser or code in self.permission_codes)
 
     @property

@@ -67,6 +67,7 @@ def category_paths(session=None) -> dict[str, int]:
 # --- lookups ---------------------------------------------------------------------------
 
 def unit_by_code(code: str, session=None) -> Unit:
+    """The unit ``code`` (``"pc"``, ``"kg"``); an unknown code is a ValidationError listing the known ones."""
     session = _session(session)
     unit = session.scalar(sa.select(Unit).where(Unit.code == (code or "").strip()))
     if unit is None:
@@ -76,6 +77,7 @@ def unit_by_code(code: str, session=None) -> Unit:
 
 
 def tax_by_code(code: str | None, session=None) -> Tax | None:
+    """The tax ``code`` (``"VAT13"``), None for an empty code; an unknown code is a ValidationError."""
     if code is None or not str(code).strip():
         return None
     session = _session(session)
@@ -87,6 +89,7 @@ def tax_by_code(code: str | None, session=None) -> Tax | None:
 
 
 def product_by_barcode(code: str, session=None) -> Product:
+    """The product with this barcode; NotFound (404) when none has it."""
     session = _session(session)
     product = session.scalar(sa.select(Product).where(Product.barcode == (code or "").strip()))
     if product is None:
@@ -159,6 +162,8 @@ def create_product(data: dict, session=None) -> Product:
 
 
 def update_product(product: Product, data: dict, session=None) -> Product:
+    """Change the fields of ``product`` named in ``data`` (as for ``create_product``); a SKU
+    or barcode another product has is a Conflict. Fires ``o2o_product_changed`` at the flush."""
     session = _session(session)
     with session.no_autoflush:
         _apply_product(session, product, data)
@@ -200,6 +205,7 @@ def create_partner(data: dict, session=None) -> Partner:
 
 
 def update_partner(partner: Partner, data: dict, session=None) -> Partner:
+    """Change the fields of ``partner`` named in ``data``; it must stay a customer, a supplier or both."""
     session = _session(session)
     with session.no_autoflush:
         for key in PARTNER_FIELDS:

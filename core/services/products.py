@@ -229,8 +229,11 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
     categories = category_paths(session)
     existing = {}  # sku -> (id, barcode)
     barcode_owner = {}  # barcode -> sku
-    for pid, sku, barcode in session.execute(sa.select(Product.id, Product.sku, Product.barcode)):
+    old_values = {}  # sku -> {field: value}, for o2o_product_changed
+    for pid, sku, barcode, *old in session.execute(sa.select(Product.id, Product.sku, Product.barcode,
+                                                              *(getattr(Product, f) for f in _EVENT_FIELDS))):
         existing[sku] = (pid, barcode)
+        old_values[sku] = dict(zip(_EVENT_FIELDS, old), barcode=barcode)
         if barcode:
             barcode_owner[barcode] = sku
 
@@ -409,4 +412,34 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
     )])
     session.expire_all()
     result.written = True
+    _fire_product_changes(session, creates, updates, old_values)
     return result
+
+
+# What an imported row can change, besides sku and barcode.
+_EVENT_FIELDS = ("name", "category_id", "unit_id", "tax_id", "list_price", "cost", "active")
+
+
+def _fire_product_changes(session, creates: list[dict], updates: list[dict], old_values: dict) -> None:
+    """o2o_product_changed once per created or changed product, as the ORM's flush listener
+    does for other paths (core.events). The products are loaded a few hundred per query,
+    and only when someone listens."""
+    from core.events import _same, fire_product_changes, has_listeners, product_change
+    if not has_listeners("o2o_product_changed", "o2o_after_commit"):
+        return
+    events = {}  # sku -> (change, changes)
+    for values in creates:
+        events[values["sku"]] = ("created", {k: (None, v) for k, v in values.items() if v is not None})
+    for values in updates:
+        old = old_values[values["sku"]]
+        changes = {k: (old[k], v) for k, v in values.items() if k in old and not _same(old[k], v)}
+        change = product_change(changes)
+        if change:
+            events[values["sku"]] = (change, changes)
+    skus = list(events)
+    items = []
+    for start in range(0, len(skus), 500):
+        chunk = skus[start:start + 500]
+        by_sku = {p.sku: p for p in session.scalars(sa.select(Product).where(Product.sku.in_(chunk)))}
+        items.extend((by_sku[sku], *events[sku]) for sku in chunk)
+    fire_product_changes(items, session)
