@@ -4,7 +4,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from core.db import utcnow
+from core.timeutil import company_timezone, format_local, now
 from core.i18n import _
 
 
@@ -28,7 +28,8 @@ def valuation_pdf(data: dict, *, title: str | None = None, currency: str = "") -
     styles = getSampleStyleSheet()
     story = [Paragraph(title or _("Stock valuation"), styles["Title"]),
              Paragraph(_("Quantity on hand x moving average cost, by warehouse and category. "
-                         "Printed %(when)s UTC.", when=utcnow().strftime("%Y-%m-%d %H:%M")), styles["Normal"]),
+                         "Printed %(when)s (%(zone)s).", when=format_local(now()), zone=company_timezone()),
+                       styles["Normal"]),
              Spacer(1, 6 * mm)]
     value_head = _("Value") + (f" ({currency})" if currency else "")
     table = [[_("Warehouse"), _("Category"), _("Quantity"), value_head]]
