@@ -147,7 +147,7 @@ class Store(IdMixin, TimestampMixin, Audited, db.Model):
 
 
 # core.timeutil.store_timezone(store_id) keeps each store's zone in the config cache
-watch("store", columns={"timezone"})
+watch("store", columns={"timezone"}, new_rows=False)
 
 
 class Partner(IdMixin, TimestampMixin, Audited, db.Model):
