@@ -163,3 +163,12 @@ def test_admin_lists_show_a_row_on_its_store_clock(client_as, session):
     assert "2026-03-01 02:32" in detail and "02:32:07" not in detail
     detail = client.get(f"/admin/store/details/?id={ny.id}").get_data(as_text=True)
     assert "2026-02-28 13:32" in detail
+
+
+def test_admin_timestamp_filters_read_the_typed_time_on_the_company_clock(app):
+    from core.admin.converters import FilterConverter
+    between = next(f for f in FilterConverter.datetime_filters if f.__name__ == "LocalDateTimeBetweenFilter")
+    start, end = between(None, "created").clean("2026-03-01 00:00:00 to 2026-03-01 23:59:59")
+    assert app.config["DEFAULT_TIMEZONE"] == SH
+    first, after = day_bounds(dt.date(2026, 3, 1))
+    assert start == first and end == after - dt.timedelta(seconds=1)
