@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from core.timeutil import company_timezone, format_local, now
 from core.i18n import _
+from core.timeutil import company_timezone, format_local, now
 
 
 def _fmt(value: Decimal, places: int = 2) -> str:
