@@ -245,6 +245,14 @@ def configure_engine(engine: sa.engine.Engine) -> None:
     """SQLite: real transactions (pysqlite's implicit ones break SAVEPOINT and transactional
     DDL), WAL so readers do not block the writer, a busy timeout instead of instant
     'database is locked', and foreign keys enforced as on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "connect")
+        def _utc_session(dbapi_connection, _record):
+            # timestamps come back in UTC whatever the server's TimeZone setting is
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.close()
+            dbapi_connection.commit()
     if engine.dialect.name != "sqlite":
         return
     # timestamps in UTC and aware on the way out, on SQLite as on PostgreSQL

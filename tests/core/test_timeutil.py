@@ -172,3 +172,11 @@ def test_admin_timestamp_filters_read_the_typed_time_on_the_company_clock(app):
     assert app.config["DEFAULT_TIMEZONE"] == SH
     first, after = day_bounds(dt.date(2026, 3, 1))
     assert start == first and end == after - dt.timedelta(seconds=1)
+
+
+def test_postgresql_sessions_hand_timestamps_back_in_utc(session):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    assert session.execute(sa.text("SHOW TimeZone")).scalar() == "UTC"
+    (at,) = session.execute(sa.text("SELECT TIMESTAMPTZ '2026-03-01 00:30:00+08:00'")).one()
+    assert at.utcoffset() == dt.timedelta(0) and at == local(2026, 3, 1, 0, 30, SH)
