@@ -38,11 +38,17 @@ _SESSION_FLAG = "o2o_config_changed"
 
 # table name -> set of column/attribute names that matter (None: every change)
 _WATCHED: dict[str, set[str] | None] = {}
+# tables whose new rows change nothing cached (values are cached per existing row)
+_NEW_ROWS_IGNORED: set[str] = set()
 
 
-def watch(*tables: str, columns: set[str] | None = None) -> None:
-    """Changes to these tables invalidate every process's configuration cache."""
+def watch(*tables: str, columns: set[str] | None = None, new_rows: bool = True) -> None:
+    """Changes to these tables invalidate every process's configuration cache.
+    ``new_rows=False``: inserting a row does not (what is cached is per existing row, such
+    as a store's timezone), so a transaction creating stores keeps its cache."""
     for table in tables:
+        if not new_rows:
+            _NEW_ROWS_IGNORED.add(table)
         if table in _WATCHED and (_WATCHED[table] is None or columns is None):
             _WATCHED[table] = None
         elif table in _WATCHED:
@@ -152,6 +158,8 @@ def _touches_watched(obj) -> bool:
     if columns is None:
         return True
     state = sa.inspect(obj)
+    if state.pending and table in _NEW_ROWS_IGNORED:
+        return False
     if state.pending or state.deleted or state.was_deleted:
         return True
     return any(state.attrs[name].history.has_changes() for name in columns if name in state.attrs)
@@ -170,6 +178,8 @@ def _on_execute(state) -> None:
     if not _WATCHED or not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
+    if state.is_insert and getattr(table, "name", None) in _NEW_ROWS_IGNORED:
+        return
     if getattr(table, "name", None) in _WATCHED:
         _mark_changed(state.session)
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as _FlaskSession
 from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from core.timeutil import now as _clock
@@ -224,6 +225,36 @@ def assign_ids(session, *groups: list, even_one: bool = False) -> None:
             obj.id = last + offset
 
 
+class _SQLiteUTCDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME for ``DateTime(timezone=True)`` columns, kept as PostgreSQL keeps
+    them: an aware value is stored in UTC (SQLite's own type would store its wall-clock
+    digits, so 00:30 in Shanghai would read back as 00:30 UTC) and comes back aware, in UTC.
+    Naive values are taken as UTC, as before."""
+
+    def bind_processor(self, dialect):
+        store = super().bind_processor(dialect)
+        if not self.timezone:
+            return store
+
+        def process(value):
+            if isinstance(value, dt.datetime) and value.tzinfo is not None:
+                value = value.astimezone(dt.timezone.utc)
+            return store(value)
+        return process
+
+    def result_processor(self, dialect, coltype):
+        load = super().result_processor(dialect, coltype)
+        if not self.timezone:
+            return load
+
+        def process(value):
+            value = load(value) if load is not None else value
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                return value.replace(tzinfo=dt.timezone.utc)
+            return value
+        return process
+
+
 def is_sqlite(bind) -> bool:
     return bind.dialect.name == "sqlite"
 
@@ -232,8 +263,18 @@ def configure_engine(engine: sa.engine.Engine) -> None:
     """SQLite: real transactions (pysqlite's implicit ones break SAVEPOINT and transactional
     DDL), WAL so readers do not block the writer, a busy timeout instead of instant
     'database is locked', and foreign keys enforced as on PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        @event.listens_for(engine, "connect")
+        def _utc_session(dbapi_connection, _record):
+            # timestamps come back in UTC whatever the server's TimeZone setting is
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SET TIME ZONE 'UTC'")
+            cursor.close()
+            dbapi_connection.commit()
     if engine.dialect.name != "sqlite":
         return
+    # timestamps in UTC and aware on the way out, on SQLite as on PostgreSQL
+    engine.dialect.colspecs = {**engine.dialect.colspecs, sa.DateTime: _SQLiteUTCDateTime}
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

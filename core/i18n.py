@@ -95,7 +95,8 @@ def init_i18n(app) -> None:
     def _formatters():
         return {"format_money": format_money, "format_decimal": format_decimal,
                 "format_quantity": format_quantity, "format_date": format_date,
-                "format_datetime": format_datetime, "get_locale": get_locale}
+                "format_datetime": format_datetime, "format_timestamp": format_timestamp,
+                "get_locale": get_locale}
 
 
 def format_money(amount, currency: str | None = None) -> str:
@@ -103,6 +104,13 @@ def format_money(amount, currency: str | None = None) -> str:
     if amount is None:
         return ""
     return format_currency(amount, currency or current_app.config.get("CURRENCY", "CNY"))
+
+
+def format_timestamp(ts, store=None) -> str:
+    """A timestamp as screens show it: local time in the store's timezone (``store``: a Store
+    or its id; the company's when None), to the minute, no microseconds."""
+    from core.timeutil import format_local
+    return format_local(ts, store)
 
 
 def format_quantity(quantity) -> str:

@@ -119,9 +119,51 @@ def day_bounds(date_from: dt.date, date_to: dt.date | None = None, store=None) -
     return start, end
 
 
+def any_zone_bounds(date_from: dt.date, date_to: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """UTC instants [start, end) holding local days ``date_from`` .. ``date_to`` in EVERY
+    timezone (UTC-12 to UTC+14): the coarse SQL filter over many stores, before the exact
+    per-row check :func:`on_local_days`."""
+    date_to = date_to or date_from
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=UTC) - dt.timedelta(hours=14)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=UTC) + dt.timedelta(hours=12)
+    return start, end
+
+
+def on_local_days(ts: dt.datetime, date_from: dt.date | None, date_to: dt.date | None = None, store=None) -> bool:
+    """Whether ``ts`` falls on local days ``date_from`` .. ``date_to`` (inclusive; None: open)
+    in the store's timezone."""
+    day = local_date(ts, store)
+    return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+
+
 def local(year, month, day, hour=0, minute=0, tz: str = "Asia/Shanghai") -> dt.datetime:
     """An aware datetime at a local wall-clock time (tests and demo data)."""
     return dt.datetime(year, month, day, hour, minute, tzinfo=zone(tz))
+
+
+def iso(ts: dt.datetime | None) -> str | None:
+    """A timestamp for the API and stored documents: ISO 8601 in UTC with its offset
+    (``2026-03-01T16:30:00+00:00``), also for SQLite's naive values; None stays None."""
+    return None if ts is None else as_utc(ts).isoformat()
+
+
+def parse_iso(text: str | None) -> dt.datetime | None:
+    """The datetime of an ISO 8601 string (a stored document's ``created_at``), aware in UTC;
+    None for an empty or unreadable one."""
+    if not text:
+        return None
+    try:
+        return as_utc(dt.datetime.fromisoformat(str(text)))
+    except ValueError:
+        return None
+
+
+def stamp(ts: dt.datetime, store=None) -> dict:
+    """What a printed document says of when it happened: the store's local ``date``
+    (ISO), ``local_time`` (``YYYY-MM-DD HH:MM``) and the ``timezone`` name."""
+    loc = local_datetime(ts, store)
+    return {"date": loc.date().isoformat(), "local_time": loc.strftime("%Y-%m-%d %H:%M"),
+            "timezone": store_timezone(store)}
 
 
 def format_local(ts: dt.datetime | None, store=None, fmt: str = "%Y-%m-%d %H:%M") -> str:

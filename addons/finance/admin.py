@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from addons.finance import models as m
 from addons.finance import services
+from core import timeutil
 from core.admin.views import BaseView, ModelView
 from core.db import db
 from core.errors import O2OError
@@ -332,7 +333,8 @@ class ReportsView(BaseView):
         return ids is None or store_id in ids
 
     def _params(self):
-        today = dt.date.today()
+        # the chosen store's today (the company's for the whole chain)
+        today = timeutil.today(request.args.get("store_id", type=int))
         d0 = _parse_date(request.args.get("date_from"), today.replace(day=1))
         d1 = _parse_date(request.args.get("date_to"), today)
         return d0, d1

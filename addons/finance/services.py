@@ -27,6 +27,7 @@ from xml.etree import ElementTree
 import sqlalchemy as sa
 from sqlalchemy import func
 
+from core import timeutil
 from core.cache import cached, watch
 from core.db import created_in_this_transaction, db, persistent_from_row, utcnow
 from core.errors import Conflict, NotFound, ValidationError
@@ -75,11 +76,13 @@ def fmt(value) -> str:
     return f"{money(value):,.2f}"
 
 
-def _as_date(value) -> dt.date:
+def _as_date(value, store=None) -> dt.date:
+    """The business date of ``value``: a timestamp's local date in the store's timezone
+    (``store``: a Store, its id, or None for the company's), today there when None."""
     if value is None:
-        return dt.date.today()
+        return timeutil.today(store)
     if isinstance(value, dt.datetime):
-        return value.date()
+        return timeutil.local_date(value, store)
     if isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
@@ -403,7 +406,7 @@ def post_entry(journal_code: str | Journal, date, lines: list[dict], *, memo: st
         journal_id = setup.journals.get(journal_code)
         if journal_id is None:
             raise NotFound(_("There is no journal with code %(code)s.", code=journal_code))
-    date = _as_date(date)
+    date = _as_date(date, store_id)
     if not lines:
         raise ValidationError(_("A journal entry needs at least two lines."))
     check_period_open(date)
@@ -607,7 +610,7 @@ def post_order_paid(order) -> Entry | None:
     # unique source constraint would refuse it anyway)
     if not created_in_this_transaction(order) and _is_posted(SRC_ORDER, order.id):
         return None
-    date = _as_date(getattr(order, "paid_at", None))
+    date = _as_date(getattr(order, "paid_at", None), getattr(order, "store_id", None))
     store_id = getattr(order, "store_id", None)
     channel = getattr(order, "channel", None)
     partner_id = getattr(order, "customer_id", None)
@@ -647,7 +650,7 @@ def post_refund(refund, source_type: str = SRC_REFUND) -> Entry | None:
     if find_posting(source_type, refund.id) is not None:
         return None
     date = _as_date(getattr(refund, "refunded_at", None) or getattr(refund, "posted_at", None)
-                    or getattr(refund, "created_at", None))
+                    or getattr(refund, "created_at", None), getattr(refund, "store_id", None))
     store_id = getattr(refund, "store_id", None)
     methods = _method_map()
     acc = _Lines()
@@ -705,7 +708,7 @@ def post_session_closed(pos_session) -> Entry | None:
     if find_posting(SRC_SESSION, pos_session.id) is not None:
         return None
     store_id = pos_session.store_id
-    date = _as_date(getattr(pos_session, "closed_at", None))
+    date = _as_date(getattr(pos_session, "closed_at", None), store_id)
     expected, counted, diff = _cash_totals(pos_session)
     opening = money(getattr(pos_session, "opening_float", 0))
     in_out = money(getattr(pos_session, "cash_in_out_total", 0))
@@ -758,7 +761,7 @@ def post_goods_received(receipt) -> Entry | None:
     acc.add(role_account_id("stock"), value, label=_("Receipt %(number)s", number=number), store_id=store_id)
     acc.add(role_account_id("grni"), -value, label=_("Receipt %(number)s", number=number), store_id=store_id,
             partner_id=partner_id)
-    return post_entry("PURCH", _as_date(getattr(receipt, "received_at", None)), acc.lines(),
+    return post_entry("PURCH", _as_date(getattr(receipt, "received_at", None), store_id), acc.lines(),
                       memo=_("Goods received %(number)s", number=number), store_id=store_id,
                       source_type=SRC_RECEIPT, source_id=receipt.id, source_ref=number)
 
@@ -799,7 +802,7 @@ def cancel_order_posting(order, reason=None) -> Entry | None:
         return None
     if db.session.scalar(sa.select(Entry.id).where(Entry.reversal_of_id == entry.id)) is not None:
         return None
-    today = dt.date.today()
+    today = timeutil.today(getattr(order, "store_id", None))
     rev = reverse_entry(entry.id, date=today if locked_period(entry.date) or entry.date < today else entry.date,
                         memo=_("Order %(number)s cancelled: %(reason)s", number=order.number, reason=reason or "-"))
     _settle(_payments_by_method(order), store_id=getattr(order, "store_id", None), date=rev.date, sign=-1)

@@ -14,6 +14,7 @@ from reportlab.pdfgen import canvas
 
 from core.i18n import _
 from core.pdf import draw_string, fit
+from core.timeutil import format_local, parse_iso
 
 WIDTH = 80 * mm
 MARGIN = 4 * mm
@@ -58,6 +59,12 @@ def _clip(text: str, n: int = 34) -> str:
     return fit(text, WIDTH - 2 * MARGIN)
 
 
+def _shown(doc: dict, local_key: str, utc_key: str) -> str:
+    """A document's time as printed: the store's local time it was recorded with (documents
+    written before that was kept: their UTC time converted to the store's zone)."""
+    return doc.get(local_key) or format_local(parse_iso(doc.get(utc_key)), doc.get("store_id"))
+
+
 def receipt_pdf(doc: dict, *, duplicate: bool = False, footer: str = "") -> bytes:
     rows = 16 + 2 * len(doc.get("lines", ())) + len(doc.get("payments", ()))
     r = _Roll(rows)
@@ -68,7 +75,7 @@ def receipt_pdf(doc: dict, *, duplicate: bool = False, footer: str = "") -> byte
         r.text(_clip(doc["store_address"], 48), center=True)
     title = _("REFUND") if doc.get("kind") == "refund" else _("RECEIPT")
     r.text(f"{title} {doc['receipt']}", bold=True)
-    r.text(doc.get("created_at", "")[:19].replace("T", " "), doc.get("register", ""))
+    r.text(_shown(doc, "local_time", "created_at"), doc.get("register", ""))
     if doc.get("refund_of"):
         r.text(_("Refund of %(receipt)s", receipt=doc["refund_of"]))
     r.rule()
@@ -103,8 +110,8 @@ def z_report_pdf(data: dict, *, duplicate: bool = False) -> bytes:
     r.text(_("Z REPORT %(number)s", number=f"{data['z_number']:06d}"), bold=True, size=10, center=True)
     r.text(data.get("register", ""), center=True)
     r.text(_("Session"), data.get("session", ""))
-    r.text(_("Opened"), data.get("opened_at", "")[:19].replace("T", " "))
-    r.text(_("Closed"), data.get("closed_at", "")[:19].replace("T", " "))
+    r.text(_("Opened"), _shown(data, "opened_local", "opened_at"))
+    r.text(_("Closed"), _shown(data, "closed_local", "closed_at"))
     r.rule()
     r.text(_("Sales count"), str(data["sales_count"]))
     r.text(_("Sales total"), data["sales_total"])

@@ -23,6 +23,7 @@ from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.events import fire
 from core.i18n import _
 from core.models import Partner, Product, Store
+from core.timeutil import format_local, iso, local_date, stamp, store_timezone
 
 from addons.pos import barcodes
 from addons.pos.models import (
@@ -316,11 +317,16 @@ def _z_report_data(pos_session: PosSession, totals: dict, z_number: int, grand_t
             t["total"] += Decimal(line["total"])
     cash_code = cash_method_code()
     cash = totals.get(cash_code, {"expected": ZERO, "counted": ZERO, "difference": ZERO})
+    store = pos_session.register.store
     return {
         "z_number": z_number,
         "register": str(pos_session.register), "register_id": pos_session.register_id,
         "store_id": pos_session.store_id, "session": pos_session.name, "session_id": pos_session.id,
-        "opened_at": pos_session.opened_at.isoformat(), "closed_at": pos_session.closed_at.isoformat(),
+        "opened_at": iso(pos_session.opened_at), "closed_at": iso(pos_session.closed_at),
+        # the Z is of the local day it was closed on, times as the store's clock shows them
+        "date": local_date(pos_session.closed_at, store).isoformat(), "timezone": store_timezone(store),
+        "opened_local": format_local(pos_session.opened_at, store),
+        "closed_local": format_local(pos_session.closed_at, store),
         "opening_float": _fmt(pos_session.opening_float), "cash_in_out_total": _fmt(pos_session.cash_in_out_total),
         "sales_count": s_n, "sales_total": _fmt(s_total), "refunds_count": r_n, "refunds_total": _fmt(r_total),
         "net_total": _fmt(s_total + r_total), "tax_total": _fmt(s_tax + r_tax),
@@ -763,7 +769,7 @@ def sale_document(sale: PosSale, register: PosRegister, order, products: dict | 
         "store_address": " ".join(x for x in (store.street, store.postcode, store.city) if x),
         "session_id": sale.session_id, "order_id": order.id, "order_number": order.number,
         "customer_id": sale.customer_id, "idempotency_key": sale.idempotency_key,
-        "created_at": sale.created_at.isoformat(), "lines": lines,
+        "created_at": iso(sale.created_at), **stamp(sale.created_at, store), "lines": lines,
         "total": _fmt(order.total), "tax_total": _fmt(order.tax_total), "net_total": _fmt(order.net_total),
         "discount_total": _fmt(getattr(order, "discount_total", 0) or 0),
         "cash_rounding": _fmt(order.cash_rounding or 0), "change_given": _fmt(order.change_given or 0),
@@ -859,7 +865,8 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
         "store_id": store.id, "store": store.name,
         "store_address": " ".join(x for x in (store.street, store.postcode, store.city) if x),
         "session_id": pos_session.id, "order_id": original.order_id, "order_number": doc.get("order_number"),
-        "customer_id": original.customer_id, "idempotency_key": key, "created_at": sale.created_at.isoformat(),
+        "customer_id": original.customer_id, "idempotency_key": key, "created_at": iso(sale.created_at),
+        **stamp(sale.created_at, store),
         "lines": out_lines, "total": _fmt(total), "tax_total": _fmt(tax), "net_total": _fmt(net),
         "discount_total": "0.00", "cash_rounding": "0.00", "change_given": "0.00",
         "payments": [{"method": method, "amount": _fmt(total), "tendered": _fmt(total), "change": "0.00",
@@ -920,8 +927,7 @@ def session_summary(pos_session: PosSession) -> dict:
     return {
         "id": pos_session.id, "name": pos_session.name, "number": pos_session.number,
         "register_id": pos_session.register_id, "store_id": pos_session.store_id, "state": pos_session.state,
-        "opened_at": pos_session.opened_at.isoformat(),
-        "closed_at": pos_session.closed_at.isoformat() if pos_session.closed_at else None,
+        "opened_at": iso(pos_session.opened_at), "closed_at": iso(pos_session.closed_at),
         "opening_float": _fmt(pos_session.opening_float), "cash_in_out_total": _fmt(pos_session.cash_in_out_total),
         "totals_by_method": {m: {k: (_fmt(v) if v is not None else None) for k, v in t.items()}
                              for m, t in totals.items()},

@@ -19,6 +19,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
 import sqlalchemy as sa
 from flask import current_app
 
+from core import timeutil
 from core.auth import user_can
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -380,7 +381,7 @@ def create_order(*, supplier_id, lines: list[dict], warehouse_id=None, store_id=
     warehouse = _resolve_warehouse(warehouse_id, store_id)
     if not lines:
         raise ValidationError(_("A purchase order needs at least one line."))
-    order_date = order_date or dt.date.today()
+    order_date = order_date or timeutil.today(warehouse.store_id)  # the ordering store's today
     prepared = [_prepare_line(supplier, entry, order_date) for entry in lines]
     session = _session()
     with session.begin_nested():
@@ -609,8 +610,7 @@ def receive_order(order_id, lines: list[dict] | None = None, *, received_at=None
     supplier_loc = wh.virtual_location("supplier")
     session = _session()
     with session.begin_nested():
-        number = next_number("purchasing.receipt", date=(received_at or utcnow()).date()
-                             if isinstance(received_at, dt.datetime) else received_at)
+        number = next_number("purchasing.receipt", date=timeutil.local_date(received_at, order.store_id))
         receipt = Receipt(number=number, order_id=order.id, warehouse_id=order.warehouse_id,
                           store_id=order.store_id, supplier_id=order.supplier_id,
                           received_at=received_at if isinstance(received_at, dt.datetime) else utcnow(),
@@ -678,7 +678,7 @@ def create_bill(*, supplier_id, lines: list[dict], order_id=None, supplier_ref=N
         if clash:
             raise Conflict(_("Invoice %(ref)s of %(supplier)s is already entered as %(number)s.",
                              ref=supplier_ref, supplier=supplier.name, number=clash))
-    bill_date = bill_date or dt.date.today()
+    bill_date = bill_date or timeutil.today(order.store_id if order is not None else None)
     adding: dict[int, Decimal] = defaultdict(Decimal)
     prepared = []
     for entry in lines:
@@ -1156,7 +1156,7 @@ def supplier_performance(*, supplier_ids=None, date_from: dt.date | None = None,
         conds.append(O.c.order_date >= date_from)
     if date_to is not None:
         conds.append(O.c.order_date <= date_to)
-    today = dt.date.today()
+    today = timeutil.today()
     rec = (sa.select(O.c.supplier_id, sa.func.count(sa.distinct(O.c.id)).label("orders"),
                      sa.func.count(RC.c.id).label("receipts"),
                      sa.func.sum(sa.case((_as_date(RC.c.received_at) <= O.c.expected_date, 1), else_=0)).label("on_time"),
@@ -1191,14 +1191,14 @@ def supplier_performance(*, supplier_ids=None, date_from: dt.date | None = None,
 def backfill_sources(since: dt.date, until: dt.date | None = None) -> list[tuple[str, object]]:
     """Past receipts and posted bills as ``(event name, document)`` pairs, for finance's
     backfill (documents dated on or after ``since`` and, if given, on or before ``until``)."""
-    start = dt.datetime.combine(since, dt.time.min, tzinfo=dt.timezone.utc)
+    start, end = timeutil.any_zone_bounds(since, until)  # then each receipt on its store's local days
     rq = sa.select(Receipt).where(Receipt.received_at >= start).order_by(Receipt.id)
     bq = sa.select(VendorBill).where(VendorBill.state == "posted", VendorBill.bill_date >= since) \
         .order_by(VendorBill.id)
     if until is not None:
-        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=dt.timezone.utc)
         rq = rq.where(Receipt.received_at < end)
         bq = bq.where(VendorBill.bill_date <= until)
-    out: list[tuple[str, object]] = [("o2o_goods_received", r) for r in _session().scalars(rq)]
+    out: list[tuple[str, object]] = [("o2o_goods_received", r) for r in _session().scalars(rq)
+                                     if timeutil.on_local_days(r.received_at, since, until, r.store_id)]
     out += [("o2o_vendor_bill_posted", b) for b in _session().scalars(bq)]
     return out

@@ -99,16 +99,16 @@ def o2o_api_blueprints(app):
 def o2o_finance_backfill_sources(since, until):
     """Paid orders (not cancelled) from ``since`` for ``o2o finance backfill`` (docs/hooks.md,
     section finance). Added by the finance engineer; read only."""
-    import datetime as dt
-
     import sqlalchemy as sa
 
     from addons.sales.models import Order
     from core.db import db
+    from core.timeutil import any_zone_bounds, on_local_days
+    start, end = any_zone_bounds(since, until)  # then each order on its store's local days
     q = (sa.select(Order).where(Order.paid_at.is_not(None), Order.state != "cancelled",
-                                Order.paid_at >= dt.datetime.combine(since, dt.time(), tzinfo=dt.timezone.utc))
+                                Order.paid_at >= start)
          .order_by(Order.paid_at, Order.id))
     if until is not None:
-        q = q.where(Order.paid_at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(),
-                                                        tzinfo=dt.timezone.utc))
-    return [("o2o_order_paid", order) for order in db.session.scalars(q)]
+        q = q.where(Order.paid_at < end)
+    return [("o2o_order_paid", order) for order in db.session.scalars(q)
+            if on_local_days(order.paid_at, since, until, order.store_id)]

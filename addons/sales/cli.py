@@ -39,8 +39,9 @@ def list_cmd(store_code, channel, state, limit):
         if store_id is None:
             raise click.BadParameter(f"no store has the code {store_code!r}", param_hint="--store")
     stmt = services.orders_query(channel=channel, store_id=store_id, state=state).limit(limit)
-    for o in db.session.scalars(stmt):
-        click.echo(f"{o.number:<16} {o.order_date:%Y-%m-%d %H:%M} {o.channel:<8} {o.store.code:<8} "
+    from core.timeutil import format_local
+    for o in db.session.scalars(stmt):  # the time on the order's store clock
+        click.echo(f"{o.number:<16} {format_local(o.order_date, o.store)} {o.channel:<8} {o.store.code:<8} "
                    f"{o.fulfilment:<9} {o.state:<10} {o.total:>12}")
 
 

@@ -41,6 +41,7 @@ from core.events import fire, hook
 from core.i18n import _, _l
 from core.models import Partner, Product, Store
 from core.services.sequences import next_number
+from core.timeutil import day_bounds, local_date
 
 from addons.sales.models import FULFILMENTS, ORDER_STATES, Order, OrderLine, Payment, PaymentMethod
 from addons.sales.money import (HUNDRED, ZERO, currency_precision, exponent, round_money,
@@ -362,7 +363,7 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
     if order.total >= MAX_AMOUNT or any(l.total >= MAX_AMOUNT for l in new_lines):
         raise ValidationError(_("The order total (%(total)s) is too large.", total=order.total), field="lines")
     # Everything is valid: from here on we write.
-    order.number = next_number(SEQUENCE_CODE, store=store, date=now.date())
+    order.number = next_number(SEQUENCE_CODE, store=store, date=local_date(now, store))
     if flush:
         assign_ids(db.session, new_lines)
     else:  # the order's id now, for the caller; the lines' with it, in the same statement
@@ -646,13 +647,12 @@ def orders_query(*, channel=None, store_id=None, state=None, customer_id=None, d
         stmt = stmt.where(Order.fulfilment == fulfilment)
     if number:
         stmt = stmt.where(Order.number == number)
+    # local days of the store (the company's over several stores)
     if date_from:
-        start = date_from if isinstance(date_from, dt.datetime) else dt.datetime.combine(
-            date_from, dt.time(), tzinfo=dt.timezone.utc)
+        start = date_from if isinstance(date_from, dt.datetime) else day_bounds(date_from, store=store_id)[0]
         stmt = stmt.where(Order.order_date >= start)
     if date_to:
-        end = date_to if isinstance(date_to, dt.datetime) else dt.datetime.combine(
-            date_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.timezone.utc)
+        end = date_to if isinstance(date_to, dt.datetime) else day_bounds(date_to, store=store_id)[1]
         stmt = stmt.where(Order.order_date < end)
     if store_ids is not None:
         stmt = stmt.where(Order.store_id.in_(store_ids or [-1]))

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import g, request
 
 from core.api import ApiBlueprint, Page, paginate
-from core.db import db
+from core.db import db, utcnow
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import _
 from core.models import Product
@@ -308,7 +308,7 @@ def blueprint() -> ApiBlueprint:
         _check_warehouses(wh.id)
         expires = None
         if body.expires_in_minutes:
-            expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=body.expires_in_minutes)
+            expires = utcnow() + dt.timedelta(minutes=body.expires_in_minutes)
         res = services.reserve(body.product_id, services.stock_location(wh.id).id, body.quantity,
                                source=body.source, expires_at=expires)
         return ReservationOut.model_validate(res, from_attributes=True)

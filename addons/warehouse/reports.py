@@ -4,8 +4,8 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 
-from core.db import utcnow
 from core.i18n import _
+from core.timeutil import company_timezone, format_local, now
 
 
 def _fmt(value: Decimal, places: int = 2) -> str:
@@ -29,7 +29,8 @@ def valuation_pdf(data: dict, *, title: str | None = None, currency: str = "") -
     styles = pdf_styles()
     story = [paragraph(title or _("Stock valuation"), styles["Title"]),
              paragraph(_("Quantity on hand x moving average cost, by warehouse and category. "
-                         "Printed %(when)s UTC.", when=utcnow().strftime("%Y-%m-%d %H:%M")), styles["Normal"]),
+                         "Printed %(when)s (%(zone)s).", when=format_local(now()), zone=company_timezone()),
+                       styles["Normal"]),
              Spacer(1, 6 * mm)]
     value_head = _("Value") + (f" ({currency})" if currency else "")
     table = [[_("Warehouse"), _("Category"), _("Quantity"), value_head]]

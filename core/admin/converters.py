@@ -1,5 +1,6 @@
 """Flask-Admin knows Money/UnitPrice/Quantity as Decimals: forms use DecimalField and list
-filters compare Decimals (Flask-Admin's own numeric filters convert to float)."""
+filters compare Decimals (Flask-Admin's own numeric filters convert to float). Timestamp
+filters read the typed time on the company's clock."""
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
@@ -35,9 +36,29 @@ class DecimalSmallerFilter(sqla_filters.FilterSmaller, BaseDecimalFilter):
     pass
 
 
+class _LocalDateTime:
+    """A time typed in a list filter is on the company's clock (as the list shows it); the
+    column holds UTC."""
+
+    def clean(self, value):
+        from core import timeutil
+        tz = timeutil.zone(timeutil.company_timezone())
+
+        def utc(ts):
+            return timeutil.as_utc(ts.replace(tzinfo=tz) if ts.tzinfo is None else ts)
+        cleaned = super().clean(value)
+        return [utc(ts) for ts in cleaned] if isinstance(cleaned, list) else utc(cleaned)
+
+
+def _local_filter(base):
+    return type(f"Local{base.__name__}", (_LocalDateTime, base), {})
+
+
 class FilterConverter(sqla_filters.FilterConverter):
     decimal_filters = (DecimalEqualFilter, DecimalNotEqualFilter, DecimalGreaterFilter,
                        DecimalSmallerFilter, sqla_filters.FilterEmpty)
+    datetime_filters = tuple(_local_filter(f) for f in sqla_filters.FilterConverter.datetime_filters
+                             if f is not sqla_filters.FilterEmpty) + (sqla_filters.FilterEmpty,)
 
     @base_filters.convert("money", "unitprice", "quantity", "numeric", "decimal")
     def conv_decimal(self, column, name, **kwargs):

@@ -17,14 +17,14 @@ from flask_admin import AdminIndexView, BaseView as _BaseView, expose
 from flask_admin.contrib import sqla
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_decimal
 from flask_login import current_user
 
 from core.admin.converters import FilterConverter, ModelConverter
 from core.auth import user_can
 from core.db import Money, Quantity, UnitPrice, db
 from core.errors import O2OError
-from core.i18n import _, lazy_translate
+from core.i18n import _, format_timestamp, lazy_translate
 
 
 class AdminForm(BaseForm):
@@ -55,7 +55,7 @@ class BaseView(PermissionMixin, _BaseView):
 # --- locale-aware list formatting ----------------------------------------------------------
 
 def _fmt_datetime(view, value, name=None):
-    return format_datetime(value, "short")
+    return format_timestamp(value)  # the company's clock; rows of a store: ModelView._get_list_value
 
 
 def _fmt_date(view, value, name=None):
@@ -230,7 +230,19 @@ class ModelView(PermissionMixin, sqla.ModelView):
             value = self._get_field_value(model, name)
             if isinstance(value, Decimal):
                 return fmt(value)
+        if name not in column_formatters:
+            value = self._get_field_value(model, name)
+            if isinstance(value, dt.datetime):  # on the clock of the row's store
+                return format_timestamp(value, self.row_store(model))
         return super()._get_list_value(context, model, name, column_formatters, column_type_formatters)
+
+    def row_store(self, model):
+        """The store whose clock a row's timestamps are shown on: the row itself for a store,
+        else its ``store_field`` (or ``store_id``); None (the company's clock) without one."""
+        from core.models import Store
+        if isinstance(model, Store):
+            return model
+        return getattr(model, self.store_field or "store_id", None)
 
     # --- store scoping -------------------------------------------------------------------
     def store_column(self):

@@ -23,6 +23,7 @@ from core.auth import csrf, login_manager, user_can
 from core.auth.models import ApiToken, hash_token
 from core.db import db, utcnow
 from core.errors import O2OError
+from core.timeutil import iso
 
 API_PREFIX = "/api/v1"
 PROBLEM_TYPE_BASE = "https://o2o.invalid/problems/"
@@ -51,7 +52,9 @@ def problem_response(status: int, title: str, detail: str | None = None, type_: 
 def _json_default(value):
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
+    if isinstance(value, dt.datetime):  # UTC with its offset, also SQLite's naive values
+        return iso(value)
+    if isinstance(value, dt.date):
         return value.isoformat()
     return value
 

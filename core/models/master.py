@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from core.barcodes import barcode_problem
+from core.cache import watch
 from core.db import IdMixin, TimestampMixin, UnitPrice, db
 from core.errors import ValidationError
 from core.i18n import _
@@ -143,6 +144,10 @@ class Store(IdMixin, TimestampMixin, Audited, db.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+
+# core.timeutil.store_timezone(store_id) keeps each store's zone in the config cache
+watch("store", columns={"timezone"}, new_rows=False)
 
 
 class Partner(IdMixin, TimestampMixin, Audited, db.Model):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-import zoneinfo
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,6 +29,7 @@ from core.errors import ValidationError
 from core.i18n import _
 from core.models.master import Store
 from core.models.sequence import Sequence, SequenceCounter
+from core.timeutil import local_date, today
 
 RESETS = ("never", "year", "month")
 
@@ -39,13 +39,7 @@ def _session(session):
 
 
 def _local_today(store) -> dt.date:
-    tz_name = getattr(store, "timezone", None)
-    if tz_name:
-        try:
-            return dt.datetime.now(zoneinfo.ZoneInfo(tz_name)).date()
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-    return dt.datetime.now(dt.timezone.utc).date()
+    return today(store)
 
 
 def period_key(seq, store, date: dt.date) -> str:
@@ -126,14 +120,15 @@ def next_numbers(code: str, count: int, *, store=None, date: dt.date | None = No
     """Take the next ``count`` numbers of sequence ``code`` in the caller's transaction.
 
     ``store`` (a Store or its id) is required for per-store sequences and fills ``{store}``;
-    ``date`` (default: today in the store's time zone) picks the year/month counter. An
+    ``date`` (default: today in the store's time zone, the company's without a store; a
+    datetime is taken as its local date there) picks the year/month counter. An
     ``o2o_document_number`` implementation returning a value takes precedence.
     Never commits; the number is the caller's once the caller commits.
     """
     session = _session(session)
     store = _resolve_store(session, store)
-    if isinstance(date, dt.datetime):
-        date = date.date()
+    if isinstance(date, dt.datetime):  # a timestamp: the number is of its local day
+        date = local_date(date, store)
     try:
         from flask import current_app
         manager = current_app.extensions["o2o"]

@@ -100,7 +100,7 @@ def pos_session(store_id, *, opening_float="100.00", cash_sales="0", counted=Non
     if D(card):
         totals["card"] = {"expected": D(card), "counted": D(card), "difference": D(0)}
     return NS(id=sid, name=name or f"SESS-{sid}", number=sid, store_id=store_id, register_id=1,
-              opened_at=None, closed_at=closed_at or dt.datetime(2026, 11, 20, 21, 0, tzinfo=dt.timezone.utc),
+              opened_at=None, closed_at=closed_at or dt.datetime(2026, 11, 20, 13, 0, tzinfo=dt.timezone.utc),  # 21:00 in Shanghai
               opening_float=D(opening_float), totals_by_method=totals, cash_difference=counted - expected,
               cash_in_out_total=D(in_out))
 

@@ -112,7 +112,7 @@ def test_auto_post_off_posts_nothing(hook, stores, app):
 
 def test_backfill_posts_the_past_exactly_once(hook, stores, temp_plugin):
     past = [order(stores[0].id, [("cash", "11.30")], paid_at=dt.datetime(2026, 10, d, 10, 0)) for d in (2, 3, 4)]
-    past_session = pos_session(stores[0].id, cash_sales="11.30", closed_at=dt.datetime(2026, 10, 2, 21))
+    past_session = pos_session(stores[0].id, cash_sales="11.30", closed_at=dt.datetime(2026, 10, 2, 13))
 
     class Sales:
         @staticmethod

@@ -78,14 +78,14 @@ def test_card_settlement_fee_rounding_is_written_off(day):
 def test_manual_one_to_many_and_many_to_one(hook, stores):
     for d in (20, 21):
         hook.o2o_pos_session_closed(pos_session=pos_session(
-            stores[0].id, cash_sales="100.00", closed_at=dt.datetime(2026, 11, d, 21)))
+            stores[0].id, cash_sales="100.00", closed_at=dt.datetime(2026, 11, d, 13)))
     a, b = item(f"cash_deposit:{stores[0].id}:2026-11-20"), item(f"cash_deposit:{stores[0].id}:2026-11-21")
     lines = statement(["2026-11-22,200.00,two days,Deposit,\n", "2026-11-23,60.00,,part 1,\n",
                        "2026-11-23,40.00,,part 2,\n"])
     m = services.match([lines[0].id], [a.id, b.id])  # one line, two deposits
     assert (m.bank_amount, m.expected_amount, m.difference) == (D("200.00"), D("200.00"), D("0.00"))
     hook.o2o_pos_session_closed(pos_session=pos_session(
-        stores[0].id, cash_sales="100.00", closed_at=dt.datetime(2026, 11, 22, 21)))
+        stores[0].id, cash_sales="100.00", closed_at=dt.datetime(2026, 11, 22, 13)))
     c = item(f"cash_deposit:{stores[0].id}:2026-11-22")
     m2 = services.match([lines[1].id, lines[2].id], [c.id])  # two lines, one deposit
     assert lines_of(db.session.get(services.Entry, m2.entry_id)) == {"1000": D("100.00"), "1030": D("-100.00")}

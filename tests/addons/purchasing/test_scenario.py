@@ -192,7 +192,8 @@ def test_backfill_sources_for_finance(pw, app):
     ps.confirm_order(order.id)
     receipt = ps.receive_order(order.id)
     bill = ps.post_bill(ps.bill_from_receipts(order.id).id)
-    today = dt.date.today()
+    from core.timeutil import today as local_today
+    today = local_today(pw.shop)  # the documents' dates are the shop's local day
     results = app.extensions["o2o"].hook.o2o_finance_backfill_sources(since=today, until=None)
     pairs = [p for result in results for p in result]
     assert ("o2o_goods_received", receipt) in pairs and ("o2o_vendor_bill_posted", bill) in pairs
