@@ -69,6 +69,20 @@ class RouteDoc:
     status: int
     tags: list[str] = field(default_factory=list)
     public: bool = False
+    auth: "ApiAuth | None" = None
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """How a route finds its user, when not by the Bearer token alone.
+
+    ``authenticate(permission)`` returns the user or raises an ``ApiProblem`` 401 (no or bad
+    credentials) or 403 (lacking ``permission``); it runs before the body is read, as token
+    authentication does. ``schemes`` names the OpenAPI security schemes it accepts (any one
+    of them): "bearer" and "session" (the back office's login cookie) are declared by core."""
+    schemes: tuple[str, ...]
+    authenticate: Callable[[str | None], Any]
 
 
 def authenticate_token():
@@ -114,6 +128,9 @@ def to_json(value):
     return _json_default(value)
 
 
+_MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv"}
+
+
 class ApiBlueprint(Blueprint):
     """A blueprint of JSON routes; see the module docstring."""
 
@@ -123,15 +140,29 @@ class ApiBlueprint(Blueprint):
 
     def endpoint(self, rule: str, methods=("GET",), *, permission: str | None = None,
                  body: type[pydantic.BaseModel] | None = None, query: type[pydantic.BaseModel] | None = None,
-                 response: Any = None, status: int = 200, summary: str = "", tags=None, public: bool = False):
+                 response: Any = None, status: int = 200, summary: str = "", tags=None, public: bool = False,
+                 auth: ApiAuth | None = None, media_type: str | None = None):
         """Declare a route. The view gets ``body=`` / ``query=`` (validated models) when
         schemas are given, and returns a pydantic model, dict or list (serialised as JSON)
-        or a Flask response."""
+        or a Flask response.
+
+        Every route but a ``public`` one needs a user: the Bearer token's, or whoever
+        ``auth`` (an ``ApiAuth``) finds; then ``permission`` is checked. The OpenAPI
+        document declares exactly that. ``media_type`` is what a successful answer is
+        (default: JSON; a rule ending in .pdf, .html or .csv: that file type)."""
+        if public and auth is not None:
+            raise ValueError(f"route {rule}: a public route has no authentication")
+        if media_type is None:
+            last = rule.rsplit("/", 1)[-1]
+            media_type = _MEDIA_TYPES.get(last.rpartition(".")[2] if "." in last else "", "application/json")
+
         def decorator(view: Callable):
             @wraps(view)
             def wrapped(*args, **kwargs):
                 try:
-                    if not public:
+                    if auth is not None:
+                        g.api_user = auth.authenticate(permission)
+                    elif not public:
                         user = authenticate_token()
                         login_manager._update_request_context_with_user(user)
                         g.api_user = user
@@ -187,7 +218,7 @@ class ApiBlueprint(Blueprint):
             self.docs.append(RouteDoc(rule, list(methods), f"{self.name}.{view.__name__}",
                                       summary or (view.__doc__ or "").strip().split("\n")[0],
                                       permission, body, query, response, status, list(tags or [self.name]),
-                                      public))
+                                      public, auth, media_type))
             return wrapped
         return decorator
 
@@ -207,7 +238,7 @@ def page_of(item: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
     """The response schema of a list of ``item`` as ``paginate`` returns it."""
     if item not in _PAGE_MODELS:
         _PAGE_MODELS[item] = pydantic.create_model(
-            f"{item.__name__}Page",
+            f"{item.__name__}Page", __module__=item.__module__,  # named by the item's addon in OpenAPI
             items=(list[item], ...), page=(int, ...), per_page=(int, ...),
             has_next=(bool, pydantic.Field(..., description="true when a next page exists")),
             total=(int | None, pydantic.Field(None, description="number of items over all pages")),
