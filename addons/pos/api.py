@@ -24,6 +24,7 @@ from wtforms.validators import ValidationError as WTFValidationError
 from core.api import PROBLEM_TYPE_BASE, ApiAuth, ApiBlueprint, ApiProblem, authenticate_token
 from core.auth import login_manager, user_can
 from core.db import db, take_write_lock
+from core.errors import PermissionDenied
 from core.i18n import _
 from core.models import Product
 
@@ -220,6 +221,27 @@ def list_registers():
 def get_register(register_id):
     user = till_user("pos.sell")
     return register_json(services.get_register(register_id, user))
+
+
+class RegisterIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    store_id: int = pydantic.Field(..., ge=1, le=2**31 - 1)
+    code: str = pydantic.Field(..., min_length=1, max_length=16, pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$",
+                               description="unique within the store, e.g. 'T1'")
+    name: str | None = pydantic.Field(None, max_length=128, description="default: the code")
+
+
+@bp.endpoint("/registers", methods=["POST"], permission="pos.register.create", body=RegisterIn, status=201,
+             summary="Add a register (till) to a store")
+def create_register(body: RegisterIn):
+    # back-office work: a token, as everywhere in the API (not the till's cookie)
+    store_ids = g.api_user.store_ids
+    if store_ids is not None and body.store_id not in store_ids:
+        raise PermissionDenied(_("You can only add registers to your own stores."))
+    register = services.create_register(body.store_id, body.code.strip(), (body.name or "").strip() or None)
+    response = jsonify(register_json(register))
+    response.status_code = 201
+    return response
 
 
 @bp.endpoint("/registers/<int:register_id>/sessions", methods=["POST"], permission="pos.session", auth=TILL, body=OpenSessionIn,

@@ -118,6 +118,22 @@ def _validation_problem(exc: pydantic.ValidationError, where: str):
                       PROBLEM_TYPE_BASE + "validation", errors=errors)
 
 
+def _has_nul(value) -> bool:
+    """A NUL character anywhere in a JSON value (PostgreSQL cannot store one in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_problem() -> ApiProblem:
+    return ApiProblem(422, "Invalid input", "Text may not contain NUL characters (\\u0000).",
+                      PROBLEM_TYPE_BASE + "validation")
+
+
 def to_json(value):
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json")
@@ -169,12 +185,16 @@ class ApiBlueprint(Blueprint):
                         if permission and not user_can(user, permission):
                             raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
+                    if any(_has_nul(v) for v in kwargs.values()) or any(_has_nul(v) for v in request.args.values()):
+                        raise _nul_problem()
                     if body is not None:
                         payload = request.get_json(silent=True) if request.is_json else None
                         if payload is None:
                             raise ApiProblem(400, "Malformed body", "The request body must be a JSON object "
                                              "sent with 'Content-Type: application/json'.",
                                              PROBLEM_TYPE_BASE + "malformed-body")
+                        if _has_nul(payload):
+                            raise _nul_problem()
                         try:
                             kwargs["body"] = body.model_validate(payload)
                         except pydantic.ValidationError as exc:
@@ -200,6 +220,13 @@ class ApiBlueprint(Blueprint):
                                             "This clashes with an existing record (a code, number or "
                                             "barcode that must be unique is already used), or refers "
                                             "to a record that does not exist.", PROBLEM_TYPE_BASE + "conflict")
+                except (sa.exc.DataError, OverflowError) as exc:
+                    # a number no column can hold (an id beyond 32 bits, say): the input's fault
+                    db.session.rollback()
+                    current_app.logger.info("out-of-range value in %s: %s", request.path, exc)
+                    return problem_response(422, "Invalid input", "A number in the request is too large (or a "
+                                            "value too long) for what it refers to.",
+                                            PROBLEM_TYPE_BASE + "validation")
                 except ValueError as exc:  # model validators speak to the clerk with ValueError
                     db.session.rollback()
                     if isinstance(exc, pydantic.ValidationError):  # a bug in a response model
