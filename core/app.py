@@ -6,7 +6,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, redirect, url_for
-from werkzeug.routing import IntegerConverter
 
 from core import config as config_mod
 from core.db import configure_engine, db
@@ -19,14 +18,6 @@ log = logging.getLogger(__name__)
 CORE_DIR = Path(__file__).resolve().parent
 
 
-class RowIdConverter(IntegerConverter):
-    """``<int:...>`` in every route: 0 to 2**31 - 1, the range of an id column."""
-
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**31 - 1)
-        super().__init__(map, *args, **kwargs)
-
-
 def create_app(config: dict | None = None, *, addons: list[str] | None = None) -> Flask:
     """Build an app.
 
@@ -37,9 +28,6 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
     values = config_mod.load_config()
     values.update(config or {})
     app = Flask("o2o", root_path=str(CORE_DIR), instance_path=str(config_mod.instance_path()))
-    # Row ids are 32-bit integers: a larger one in a URL is no row (404), never a database
-    # overflow. Set before any route is added: rules pick their converter when added.
-    app.url_map.converters["int"] = RowIdConverter
     app.config.update(values)
     url = app.config.get("DATABASE_URL") or config_mod.default_database_url()
     if url.startswith("sqlite:///") and ":memory:" not in url:

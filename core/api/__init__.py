@@ -26,6 +26,7 @@ from core.errors import O2OError
 
 API_PREFIX = "/api/v1"
 PROBLEM_TYPE_BASE = "https://o2o.invalid/problems/"
+MAX_ROW_ID = 2**31 - 1  # id columns are 32-bit integers on every database
 
 
 class ApiProblem(Exception):
@@ -187,6 +188,11 @@ class ApiBlueprint(Blueprint):
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
                     if any(_has_nul(v) for v in kwargs.values()) or any(_has_nul(v) for v in request.args.values()):
                         raise _nul_problem()
+                    for name, value in kwargs.items():
+                        if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:
+                            # ids are 32-bit: a larger one is no row, never a database overflow
+                            raise ApiProblem(404, "Not found", f"There is nothing with {name} {value}.",
+                                             PROBLEM_TYPE_BASE + "not-found")
                     if body is not None:
                         payload = request.get_json(silent=True) if request.is_json else None
                         if payload is None:
