@@ -83,8 +83,8 @@ def write_lock() -> None:
     another till commits after this transaction took its read snapshot. Called before
     anything is read.
     PostgreSQL needs nothing: row locks and the unique constraint serialise what matters."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
+    if db.session.get_bind().dialect.name != "sqlite" or g.get("till_write_locked"):
+        return  # the route's TILL auth took it already: a view asking again changes nothing
     from core.auth.models import ApiToken
     touched = [(t.id, t.last_used_at) for t in db.session.dirty if isinstance(t, ApiToken)]
     if touched:
@@ -92,6 +92,7 @@ def write_lock() -> None:
     take_write_lock()
     for token_id, used_at in touched:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at))
+    g.till_write_locked = True
 
 
 # --- schemas ------------------------------------------------------------------------------
