@@ -186,7 +186,8 @@ class ApiBlueprint(Blueprint):
                         if permission and not user_can(user, permission):
                             raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
-                    if any(_has_nul(v) for v in kwargs.values()) or any(_has_nul(v) for v in request.args.values()):
+                    if any(_has_nul(v) for v in kwargs.values()) or \
+                            any(_has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True)):
                         raise _nul_problem()
                     for name, value in kwargs.items():
                         if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:

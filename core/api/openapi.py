@@ -40,10 +40,6 @@ _STATUS_TEXT = {400: "Malformed request body", 401: "Missing, unknown, revoked o
                 500: "Unexpected error"}
 
 
-class NameClash(Exception):
-    """Two different schemas would be documented under one component name."""
-
-
 def component_prefix(module: str) -> str:
     """The addon a schema belongs to, from its module: ``addons.sales.api`` -> ``sales``,
     ``core.api.master`` -> ``core``, a third-party ``o2o_giftcards.api`` -> ``o2o_giftcards``."""
@@ -62,9 +58,10 @@ def _split_ref(dotted: str) -> tuple[str, str]:
     return parts[0], ".".join(parts[1:])
 
 
-def component_name(core_ref: str) -> str:
-    """The OpenAPI component name of a pydantic core reference ("module.Qualname:id", generics
-    as "A[B:1]:2"): the addon, a dot, the class name (``sales.OrderIn``)."""
+def component_name(core_ref: str, qualified: bool = False) -> str:
+    """The component name of a pydantic core reference ("module.Qualname:id", generics as
+    "A[B:1]:2"): the addon, a dot, the class name (``sales.OrderIn``); ``qualified``: the
+    whole module path instead of the addon (``addons.sales.api.OrderIn``)."""
     out = []
     for piece in re.split(r"([\][,])", core_ref):
         if piece in ("[", "]", ","):
@@ -76,39 +73,51 @@ def component_name(core_ref: str) -> str:
             continue
         module, qualname = _split_ref(dotted)
         qualname = ".".join(p for p in qualname.split(".") if p != "<locals>")
-        out.append(f"{component_prefix(module)}.{qualname}")
+        out.append(f"{module if qualified else component_prefix(module)}.{qualname}")
     return re.sub(r"[^a-zA-Z0-9._-]", "_", "".join(out))
 
 
-class AddonNamedSchema(GenerateJsonSchema):
-    """JSON schema generation that names every definition by its addon (``sales.OrderIn``,
-    ``purchasing.OrderIn``) instead of the bare class name, so same-named schemas of two
-    addons never share a component. A model whose validation and serialisation schemas differ
-    gets ``-Input`` / ``-Output``; two different classes under one name are refused."""
+def component_names(core_refs) -> dict[str, str]:
+    """A distinct component name for every core reference: ``addon.Class``; where two
+    classes would share one, each gets its module path (``addons.finance.bank.LineIn``);
+    classes alike even in that (made at run time) are numbered. Unique by construction."""
+    refs = sorted(set(core_refs))
+    names = {ref: component_name(ref) for ref in refs}
+    for qualified in (True, None):
+        groups: dict[str, list[str]] = {}
+        for ref in refs:
+            groups.setdefault(names[ref], []).append(ref)
+        for name, same in groups.items():
+            if len(same) == 1:
+                continue
+            for number, ref in enumerate(same, 1):
+                names[ref] = component_name(ref, qualified=True) if qualified else f"{name}__{number}"
+    return names
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._owner: dict[str, str] = {}
 
-    def get_defs_ref(self, core_mode_ref):
-        core_ref, mode = core_mode_ref
-        name = component_name(core_ref)
-        owner = self._owner.setdefault(name, core_ref)
-        if owner != core_ref:
-            raise NameClash(f"two schemas would be the OpenAPI component {name!r}: {owner} and {core_ref}")
-        moded = DefsRef(f"{name}-{'Input' if mode == 'validation' else 'Output'}")
-        # Pydantic picks the first choice that names one schema only: the plain name when
-        # both modes agree, else the suffixed one (never another class: refused above).
-        self._prioritized_defsref_choices[moded] = [DefsRef(name), moded]
-        return moded
+def _generator(on_ref):
+    class AddonNamedSchema(GenerateJsonSchema):
+        """Names every definition through ``on_ref(core_ref)``. A model whose validation and
+        serialisation schemas differ gets ``-Input`` / ``-Output``, else the plain name."""
+
+        def get_defs_ref(self, core_mode_ref):
+            core_ref, mode = core_mode_ref
+            name = on_ref(core_ref)
+            moded = DefsRef(f"{name}-{'Input' if mode == 'validation' else 'Output'}")
+            # pydantic picks the first choice that names one schema only: the plain name
+            # when both modes agree, else the suffixed one (never another class's: the
+            # names are distinct per class).
+            self._prioritized_defsref_choices[moded] = [DefsRef(name), moded]
+            return moded
+    return AddonNamedSchema
 
 
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 class _Schemas:
-    """Every schema of the document, generated in one pass so that names are resolved once
-    over the whole document (one component per schema, one schema per component)."""
+    """Every schema of the document, generated together so that each class has one name
+    over the whole document and each name one class."""
 
     def __init__(self):
         self.inputs: list = []
@@ -117,11 +126,17 @@ class _Schemas:
         self.inputs.append((len(self.inputs), mode, pydantic.TypeAdapter(annotation)))
         return len(self.inputs) - 1
 
+    def _run(self, on_ref):
+        return pydantic.TypeAdapter.json_schemas(self.inputs, ref_template=_REF_TEMPLATE,
+                                                 schema_generator=_generator(on_ref))
+
     def generate(self) -> tuple[dict, dict]:
         if not self.inputs:
             return {}, {}
-        schemas, defs = pydantic.TypeAdapter.json_schemas(
-            self.inputs, ref_template=_REF_TEMPLATE, schema_generator=AddonNamedSchema)
+        seen: list[str] = []
+        self._run(lambda ref: seen.append(ref) or component_name(ref, qualified=True) + "__" + ref.rsplit(":", 1)[-1])
+        names = component_names(seen)
+        schemas, defs = self._run(lambda ref: names.get(ref) or component_name(ref, qualified=True))
         return {key: value for (key, _mode), value in schemas.items()}, defs.get("$defs", {})
 
 

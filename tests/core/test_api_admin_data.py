@@ -270,3 +270,20 @@ def test_role_assignment_refusals_change_nothing(api_client, session, stores):
         assert session.get(User, user_id).roles == []
     superuser = api_client(superuser=True)
     assert superuser.put(f"/api/v1/users/{root.id}/roles/{role.id}").status_code == 200
+
+
+# --- ugly input on any route (the API shell) ----------------------------------------------
+
+def test_nul_bytes_huge_ids_and_huge_numbers_never_reach_the_database(api_client, session):
+    api = api_client("core.product.read", "core.product.create", "core.partner.edit")
+    problem(api.get("/api/v1/products/barcode/123%00"), 422)
+    problem(api.get("/api/v1/products?q=milk%00"), 422)
+    problem(api.get("/api/v1/products?%00=1"), 422)
+    problem(api.patch(f"/api/v1/partners/{HUGE}", json={"name": "x"}), 404)
+    problem(api.get(f"/api/v1/products/{2**31}"), 404)
+    assert api.get(f"/api/v1/products/{2**31 - 1}").status_code == 404
+    before = count(session, Tax)
+    for category_id in (2**70, 2**40):  # beyond 64 bits (SQLite overflows) and beyond 32 (PostgreSQL)
+        r = api.post("/api/v1/products", json={"sku": "S1", "name": "n", "unit": "pc", "category_id": category_id})
+        assert r.status_code in (404, 422), r.get_json()
+    assert count(session, Tax) == before
