@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import g
 
 from core.api import ApiBlueprint, Page, page_of, paginate
+from core.api.master import _like  # one LIKE escaping for every core list
 from core.auth.models import Role, User
 from core.db import db
 from core.services import access as svc
@@ -83,10 +84,6 @@ def user_out(user: User) -> UserOut:
                    active=user.active, is_superuser=user.is_superuser, all_stores=user.all_stores,
                    store_ids=sorted(s.id for s in user.stores),
                    roles=[RoleRef(id=r.id, code=r.code, name=r.name) for r in sorted(user.roles, key=lambda r: r.code)])
-
-
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def blueprint() -> ApiBlueprint:
