@@ -64,8 +64,8 @@ def o2o_cli_commands(app):
 
 @hookimpl
 def o2o_api_blueprints(app):
-    from core.api import master, tokens
-    return [master.blueprint(), tokens.blueprint()]
+    from core.api import access, master, tokens
+    return [master.blueprint(), tokens.blueprint(), access.blueprint()]
 
 
 @hookimpl

@@ -21,9 +21,10 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as WTFValidationError
 
-from core.api import PROBLEM_TYPE_BASE, ApiBlueprint, ApiProblem, authenticate_token
+from core.api import PROBLEM_TYPE_BASE, ApiAuth, ApiBlueprint, ApiProblem, authenticate_token
 from core.auth import login_manager, user_can
 from core.db import db, take_write_lock
+from core.errors import PermissionDenied
 from core.i18n import _
 from core.models import Product
 
@@ -36,28 +37,44 @@ SAFE = ("GET", "HEAD", "OPTIONS")
 
 
 def till_user(permission: str, *, csrf_on_get: bool = False):
-    """The user of this call (Bearer token, or the web till's cookie with its CSRF token)."""
-    if request.headers.get("Authorization"):
-        user = authenticate_token()
-        login_manager._update_request_context_with_user(user)
-    elif current_user.is_authenticated:
-        user = current_user._get_current_object()
-        if request.method not in SAFE or csrf_on_get:
-            token = request.headers.get("X-CSRFToken") or request.args.get("csrf_token")
-            try:
-                validate_csrf(token)
-            except (CSRFError, WTFValidationError):
-                raise ApiProblem(403, "CSRF token missing or invalid",
-                                 _("Reload the till page: its security token is missing or expired."),
-                                 PROBLEM_TYPE_BASE + "csrf") from None
-    else:
-        raise ApiProblem(401, "Authentication required",
-                         "Send an API token in the header 'Authorization: Bearer <token>' or log in.")
+    """The user of this call (Bearer token, or the web till's cookie with its CSRF token).
+    Found once per request (the route's ``TILL`` auth runs first); a view asking again only
+    re-checks the CSRF token its kind of request needs and the permission."""
+    user, by_cookie = g.get("till_user"), g.get("till_by_cookie", False)
+    if user is None:
+        if request.headers.get("Authorization"):
+            user = authenticate_token()
+            login_manager._update_request_context_with_user(user)
+        elif current_user.is_authenticated:
+            user, by_cookie = current_user._get_current_object(), True
+        else:
+            raise ApiProblem(401, "Authentication required",
+                             "Send an API token in the header 'Authorization: Bearer <token>' or log in.")
+        g.till_user, g.till_by_cookie = user, by_cookie
+    if by_cookie and (request.method not in SAFE or csrf_on_get):
+        token = request.headers.get("X-CSRFToken") or request.args.get("csrf_token")
+        try:
+            validate_csrf(token)
+        except (CSRFError, WTFValidationError):
+            raise ApiProblem(403, "CSRF token missing or invalid",
+                             _("Reload the till page: its security token is missing or expired."),
+                             PROBLEM_TYPE_BASE + "csrf") from None
     g.api_user = user
     if not user_can(user, permission):
         raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                          PROBLEM_TYPE_BASE + "forbidden", permission=permission)
     return user
+
+
+def _till_auth(permission: str):
+    # A change takes SQLite's write lock before anything is read (see write_lock).
+    if request.method not in SAFE:
+        write_lock()
+    return till_user(permission)
+
+
+# Every till route: a token or the web till's login cookie, then the route's permission.
+TILL = ApiAuth(schemes=("bearer", "session"), authenticate=_till_auth)
 
 
 def write_lock() -> None:
@@ -66,8 +83,8 @@ def write_lock() -> None:
     another till commits after this transaction took its read snapshot. Called before
     anything is read.
     PostgreSQL needs nothing: row locks and the unique constraint serialise what matters."""
-    if db.session.get_bind().dialect.name != "sqlite":
-        return
+    if db.session.get_bind().dialect.name != "sqlite" or g.get("till_write_locked"):
+        return  # the route's TILL auth took it already: a view asking again changes nothing
     from core.auth.models import ApiToken
     touched = [(t.id, t.last_used_at) for t in db.session.dirty if isinstance(t, ApiToken)]
     if touched:
@@ -75,6 +92,7 @@ def write_lock() -> None:
     take_write_lock()
     for token_id, used_at in touched:
         db.session.execute(sa.update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=used_at))
+    g.till_write_locked = True
 
 
 # --- schemas ------------------------------------------------------------------------------
@@ -191,7 +209,7 @@ def product_json(product: Product, found: dict | None = None) -> dict:
 
 # --- registers and sessions ---------------------------------------------------------------
 
-@bp.endpoint("/registers", public=True, summary="Registers of the stores the user works at")
+@bp.endpoint("/registers", permission="pos.sell", auth=TILL, summary="Registers of the stores the user works at")
 def list_registers():
     user = till_user("pos.sell")
     stmt = sa.select(PosRegister).where(PosRegister.active.is_(True)).order_by(PosRegister.store_id, PosRegister.code)
@@ -200,13 +218,34 @@ def list_registers():
     return [register_json(r) for r in db.session.scalars(stmt)]
 
 
-@bp.endpoint("/registers/<int:register_id>", public=True, summary="A register and its open session")
+@bp.endpoint("/registers/<int:register_id>", permission="pos.sell", auth=TILL, summary="A register and its open session")
 def get_register(register_id):
     user = till_user("pos.sell")
     return register_json(services.get_register(register_id, user))
 
 
-@bp.endpoint("/registers/<int:register_id>/sessions", methods=["POST"], public=True, body=OpenSessionIn,
+class RegisterIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    store_id: int = pydantic.Field(..., ge=1, le=2**31 - 1)
+    code: str = pydantic.Field(..., min_length=1, max_length=16, pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$",
+                               description="unique within the store, e.g. 'T1'")
+    name: str | None = pydantic.Field(None, max_length=128, description="default: the code")
+
+
+@bp.endpoint("/registers", methods=["POST"], permission="pos.register.create", body=RegisterIn, status=201,
+             summary="Add a register (till) to a store")
+def create_register(body: RegisterIn):
+    # back-office work: a token, as everywhere in the API (not the till's cookie)
+    store_ids = g.api_user.store_ids
+    if store_ids is not None and body.store_id not in store_ids:
+        raise PermissionDenied(_("You can only add registers to your own stores."))
+    register = services.create_register(body.store_id, body.code.strip(), (body.name or "").strip() or None)
+    response = jsonify(register_json(register))
+    response.status_code = 201
+    return response
+
+
+@bp.endpoint("/registers/<int:register_id>/sessions", methods=["POST"], permission="pos.session", auth=TILL, body=OpenSessionIn,
              status=201, summary="Open a session with the counted float")
 def open_session(register_id, body: OpenSessionIn):
     write_lock()
@@ -217,13 +256,13 @@ def open_session(register_id, body: OpenSessionIn):
     return response
 
 
-@bp.endpoint("/sessions/<int:session_id>", public=True, summary="A session with its expected (or counted) totals")
+@bp.endpoint("/sessions/<int:session_id>", permission="pos.sell", auth=TILL, summary="A session with its expected (or counted) totals")
 def get_session(session_id):
     user = till_user("pos.sell")
     return services.session_summary(services.get_session(session_id, user))
 
 
-@bp.endpoint("/sessions/<int:session_id>/cash", methods=["POST"], public=True, body=CashIn, status=201,
+@bp.endpoint("/sessions/<int:session_id>/cash", methods=["POST"], permission="pos.session", auth=TILL, body=CashIn, status=201,
              summary="Put cash into the drawer or take it out, with a reason")
 def cash_move(session_id, body: CashIn):
     write_lock()
@@ -232,7 +271,7 @@ def cash_move(session_id, body: CashIn):
     return {"id": move.id, "session_id": move.session_id, "amount": str(move.amount), "reason": move.reason}
 
 
-@bp.endpoint("/sessions/<int:session_id>/close", methods=["POST"], public=True, body=CloseIn,
+@bp.endpoint("/sessions/<int:session_id>/close", methods=["POST"], permission="pos.session", auth=TILL, body=CloseIn,
              summary="Close a session: counted amount per payment method, reason for a difference")
 def close_session(session_id, body: CloseIn):
     write_lock()
@@ -244,7 +283,7 @@ def close_session(session_id, body: CloseIn):
     return out
 
 
-@bp.endpoint("/z-reports/<int:z_id>.pdf", public=True, summary="The Z report as PDF (later prints: DUPLICATE)")
+@bp.endpoint("/z-reports/<int:z_id>.pdf", permission="pos.session", auth=TILL, summary="The Z report as PDF (later prints: DUPLICATE)")
 def z_report_pdf(z_id):
     user = till_user("pos.session", csrf_on_get=True)
     from addons.pos import reports
@@ -260,14 +299,14 @@ def z_report_pdf(z_id):
 
 # --- scanning -----------------------------------------------------------------------------
 
-@bp.endpoint("/lookup", public=True, query=LookupQuery, summary="The product behind a scanned code")
+@bp.endpoint("/lookup", permission="pos.sell", auth=TILL, query=LookupQuery, summary="The product behind a scanned code")
 def lookup(query: LookupQuery):
     till_user("pos.sell")
     found = services.resolve_code(query.code)
     return product_json(found["product"], found)
 
 
-@bp.endpoint("/registers/<int:register_id>/catalogue", public=True,
+@bp.endpoint("/registers/<int:register_id>/catalogue", permission="pos.sell", auth=TILL,
              summary="Products with a barcode, for selling while offline")
 def catalogue(register_id):
     user = till_user("pos.sell")
@@ -282,7 +321,7 @@ def catalogue(register_id):
 
 # --- sales --------------------------------------------------------------------------------
 
-@bp.endpoint("/sales", methods=["POST"], public=True, body=SaleIn, status=201,
+@bp.endpoint("/sales", methods=["POST"], permission="pos.sell", auth=TILL, body=SaleIn, status=201,
              summary="Record a till sale (idempotent: Idempotency-Key header or idempotency_key field)")
 def create_sale(body: SaleIn):
     write_lock()  # first: the request then reads only under the write lock
@@ -295,13 +334,13 @@ def create_sale(body: SaleIn):
     return _document_response(document, created)
 
 
-@bp.endpoint("/sales/<int:sale_id>", public=True, summary="A till document (sale or refund)")
+@bp.endpoint("/sales/<int:sale_id>", permission="pos.sell", auth=TILL, summary="A till document (sale or refund)")
 def get_sale(sale_id):
     user = till_user("pos.sell")
     return services.get_sale(sale_id, user).data
 
 
-@bp.endpoint("/sales/<int:sale_id>/refund", methods=["POST"], public=True, body=RefundIn, status=201,
+@bp.endpoint("/sales/<int:sale_id>/refund", methods=["POST"], permission="pos.refund", auth=TILL, body=RefundIn, status=201,
              summary="Refund a sale: a new negative document (idempotent)")
 def refund_sale(sale_id, body: RefundIn):
     write_lock()
@@ -330,13 +369,13 @@ def _receipt(sale_id, fmt: str):
     return response
 
 
-@bp.endpoint("/sales/<int:sale_id>/receipt.pdf", public=True,
+@bp.endpoint("/sales/<int:sale_id>/receipt.pdf", permission="pos.sell", auth=TILL,
              summary="The receipt, 80 mm wide PDF (the first print is the original, later ones DUPLICATE)")
 def receipt_pdf(sale_id):
     return _receipt(sale_id, "pdf")
 
 
-@bp.endpoint("/sales/<int:sale_id>/receipt.html", public=True,
+@bp.endpoint("/sales/<int:sale_id>/receipt.html", permission="pos.sell", auth=TILL,
              summary="The receipt as HTML for the till's printer (later prints DUPLICATE)")
 def receipt_html(sale_id):
     return _receipt(sale_id, "html")

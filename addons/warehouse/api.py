@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Literal
 
 import pydantic
 import sqlalchemy as sa
 from flask import g, request
 
-from core.api import ApiBlueprint, Page, paginate
+from core.api import ApiBlueprint, Page, page_of, paginate
 from core.db import db, utcnow
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import _
@@ -165,8 +166,52 @@ def _availability(product: Product) -> AvailabilityOut:
                            total_available=sum((r["available"] for r in rows), Decimal(0)))
 
 
+# --- warehouses (list) ----------------------------------------------------------------------
+
+class WarehouseOut(pydantic.BaseModel):
+    id: int
+    code: str
+    name: str
+    kind: str = pydantic.Field(description="'store' (a store's stockroom) or 'central' (distribution centre)")
+    store_id: int | None
+    store_code: str | None
+    store_name: str | None
+    active: bool
+
+
+class WarehouseQuery(Page):
+    kind: Literal["store", "central"] | None = None
+    store_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
+    active: bool | None = None
+
+
+def _warehouse_out(wh: Warehouse) -> WarehouseOut:
+    return WarehouseOut(id=wh.id, code=wh.code, name=wh.name, kind=wh.kind, store_id=wh.store_id,
+                        store_code=wh.store.code if wh.store else None,
+                        store_name=wh.store.name if wh.store else None, active=wh.active)
+
+
+def _warehouse_routes(bp: ApiBlueprint) -> None:
+    @bp.endpoint("/warehouses", permission="warehouse.warehouse.read", query=WarehouseQuery,
+                 response=page_of(WarehouseOut), summary="List warehouses with their store and kind",
+                 tags=["warehouses"])
+    def list_warehouses(query: WarehouseQuery):
+        stmt = sa.select(Warehouse).order_by(Warehouse.code)
+        store_ids = g.api_user.store_ids
+        if store_ids is not None:  # as the admin: a user limited to stores sees their stockrooms
+            stmt = stmt.where(Warehouse.store_id.in_(store_ids or [-1]))
+        if query.kind:
+            stmt = stmt.where(Warehouse.kind == query.kind)
+        if query.store_id is not None:
+            stmt = stmt.where(Warehouse.store_id == query.store_id)
+        if query.active is not None:
+            stmt = stmt.where(Warehouse.active == query.active)
+        return paginate(stmt, query, _warehouse_out)
+
+
 def blueprint() -> ApiBlueprint:
     bp = ApiBlueprint("warehouse_api", __name__, url_prefix="/stock")
+    _warehouse_routes(bp)
 
     @bp.endpoint("/availability/<int:product_id>", permission="warehouse.availability.read",
                  response=AvailabilityOut, summary="Availability of a product in every store")

@@ -12,7 +12,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.admin.views import BaseView, ModelView
 from core.auth import describe_permission, permissions
-from core.auth.models import ApiToken, RolePermission
+from core.auth.models import ApiToken
 from core.auth.passwords import password_problem
 from core.db import db
 from core.i18n import _, _l, translate
@@ -63,15 +63,9 @@ class RoleView(ModelView):
         return self._prepare(super().edit_form(obj), obj)
 
     def on_model_change(self, form, model, is_created):
-        known = {code for code, _label in form.granted.choices}
+        from core.services.access import set_role_permissions
         # Codes of addons that are disabled now stay granted (they are not on the form).
-        keep = {c for c in model.permission_codes if c not in known}
-        wanted = set(form.granted.data or ()) | keep
-        for row in list(model.permissions):
-            if row.code not in wanted:
-                model.permissions.remove(row)
-        for code in sorted(wanted - model.permission_codes):
-            model.permissions.append(RolePermission(code=code))
+        set_role_permissions(model, form.granted.data or ())
         super().on_model_change(form, model, is_created)
 
 

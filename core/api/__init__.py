@@ -27,6 +27,7 @@ from core.timeutil import iso
 
 API_PREFIX = "/api/v1"
 PROBLEM_TYPE_BASE = "https://o2o.invalid/problems/"
+MAX_ROW_ID = 2**31 - 1  # id columns are 32-bit integers on every database
 
 
 class ApiProblem(Exception):
@@ -72,6 +73,20 @@ class RouteDoc:
     status: int
     tags: list[str] = field(default_factory=list)
     public: bool = False
+    auth: "ApiAuth | None" = None
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class ApiAuth:
+    """How a route finds its user, when not by the Bearer token alone.
+
+    ``authenticate(permission)`` returns the user or raises an ``ApiProblem`` 401 (no or bad
+    credentials) or 403 (lacking ``permission``); it runs before the body is read, as token
+    authentication does. ``schemes`` names the OpenAPI security schemes it accepts (any one
+    of them): "bearer" and "session" (the back office's login cookie) are declared by core."""
+    schemes: tuple[str, ...]
+    authenticate: Callable[[str | None], Any]
 
 
 def authenticate_token():
@@ -107,6 +122,22 @@ def _validation_problem(exc: pydantic.ValidationError, where: str):
                       PROBLEM_TYPE_BASE + "validation", errors=errors)
 
 
+def _has_nul(value) -> bool:
+    """A NUL character anywhere in a JSON value (PostgreSQL cannot store one in text)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _nul_problem() -> ApiProblem:
+    return ApiProblem(422, "Invalid input", "Text may not contain NUL characters (\\u0000).",
+                      PROBLEM_TYPE_BASE + "validation")
+
+
 def to_json(value):
     if isinstance(value, pydantic.BaseModel):
         return value.model_dump(mode="json")
@@ -115,6 +146,9 @@ def to_json(value):
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
     return _json_default(value)
+
+
+_MEDIA_TYPES = {"pdf": "application/pdf", "html": "text/html", "csv": "text/csv"}
 
 
 class ApiBlueprint(Blueprint):
@@ -126,27 +160,51 @@ class ApiBlueprint(Blueprint):
 
     def endpoint(self, rule: str, methods=("GET",), *, permission: str | None = None,
                  body: type[pydantic.BaseModel] | None = None, query: type[pydantic.BaseModel] | None = None,
-                 response: Any = None, status: int = 200, summary: str = "", tags=None, public: bool = False):
+                 response: Any = None, status: int = 200, summary: str = "", tags=None, public: bool = False,
+                 auth: ApiAuth | None = None, media_type: str | None = None):
         """Declare a route. The view gets ``body=`` / ``query=`` (validated models) when
         schemas are given, and returns a pydantic model, dict or list (serialised as JSON)
-        or a Flask response."""
+        or a Flask response.
+
+        Every route but a ``public`` one needs a user: the Bearer token's, or whoever
+        ``auth`` (an ``ApiAuth``) finds; then ``permission`` is checked. The OpenAPI
+        document declares exactly that. ``media_type`` is what a successful answer is
+        (default: JSON; a rule ending in .pdf, .html or .csv: that file type)."""
+        if public and auth is not None:
+            raise ValueError(f"route {rule}: a public route has no authentication")
+        if media_type is None:
+            last = rule.rsplit("/", 1)[-1]
+            media_type = _MEDIA_TYPES.get(last.rpartition(".")[2] if "." in last else "", "application/json")
+
         def decorator(view: Callable):
             @wraps(view)
             def wrapped(*args, **kwargs):
                 try:
-                    if not public:
+                    if auth is not None:
+                        g.api_user = auth.authenticate(permission)
+                    elif not public:
                         user = authenticate_token()
                         login_manager._update_request_context_with_user(user)
                         g.api_user = user
                         if permission and not user_can(user, permission):
                             raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
+                    if any(_has_nul(v) for v in kwargs.values()) or \
+                            any(_has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True)):
+                        raise _nul_problem()
+                    for name, value in kwargs.items():
+                        if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:
+                            # ids are 32-bit: a larger one is no row, never a database overflow
+                            raise ApiProblem(404, "Not found", f"There is nothing with {name} {value}.",
+                                             PROBLEM_TYPE_BASE + "not-found")
                     if body is not None:
                         payload = request.get_json(silent=True) if request.is_json else None
                         if payload is None:
                             raise ApiProblem(400, "Malformed body", "The request body must be a JSON object "
                                              "sent with 'Content-Type: application/json'.",
                                              PROBLEM_TYPE_BASE + "malformed-body")
+                        if _has_nul(payload):
+                            raise _nul_problem()
                         try:
                             kwargs["body"] = body.model_validate(payload)
                         except pydantic.ValidationError as exc:
@@ -172,6 +230,13 @@ class ApiBlueprint(Blueprint):
                                             "This clashes with an existing record (a code, number or "
                                             "barcode that must be unique is already used), or refers "
                                             "to a record that does not exist.", PROBLEM_TYPE_BASE + "conflict")
+                except (sa.exc.DataError, OverflowError) as exc:
+                    # a number no column can hold (an id beyond 32 bits, say): the input's fault
+                    db.session.rollback()
+                    current_app.logger.info("out-of-range value in %s: %s", request.path, exc)
+                    return problem_response(422, "Invalid input", "A number in the request is too large (or a "
+                                            "value too long) for what it refers to.",
+                                            PROBLEM_TYPE_BASE + "validation")
                 except ValueError as exc:  # model validators speak to the clerk with ValueError
                     db.session.rollback()
                     if isinstance(exc, pydantic.ValidationError):  # a bug in a response model
@@ -190,7 +255,7 @@ class ApiBlueprint(Blueprint):
             self.docs.append(RouteDoc(rule, list(methods), f"{self.name}.{view.__name__}",
                                       summary or (view.__doc__ or "").strip().split("\n")[0],
                                       permission, body, query, response, status, list(tags or [self.name]),
-                                      public))
+                                      public, auth, media_type))
             return wrapped
         return decorator
 
@@ -210,7 +275,7 @@ def page_of(item: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
     """The response schema of a list of ``item`` as ``paginate`` returns it."""
     if item not in _PAGE_MODELS:
         _PAGE_MODELS[item] = pydantic.create_model(
-            f"{item.__name__}Page",
+            f"{item.__name__}Page", __module__=item.__module__,  # named by the item's addon in OpenAPI
             items=(list[item], ...), page=(int, ...), per_page=(int, ...),
             has_next=(bool, pydantic.Field(..., description="true when a next page exists")),
             total=(int | None, pydantic.Field(None, description="number of items over all pages")),

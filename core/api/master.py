@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pydantic
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from flask import g
 from core.api import ApiBlueprint, Page, page_of, paginate
 from core.db import db
 from core.errors import NotFound
-from core.models import Category, Partner, Product, Store
+from core.models import Category, Partner, Product, Store, Tax
 from core.services import master as svc
 
 Str = Annotated[str, pydantic.StringConstraints(strip_whitespace=True)]
@@ -45,6 +45,70 @@ class StoreOut(pydantic.BaseModel):
 class StoreQuery(Page):
     q: str | None = pydantic.Field(None, description="code, name or city contains")
     kind: str | None = pydantic.Field(None, description="shop or dc")
+    active: bool | None = None
+
+
+StoreCode = Annotated[Str, pydantic.Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+Latitude = Annotated[Decimal, pydantic.Field(ge=-90, le=90, max_digits=9, decimal_places=6)]
+Longitude = Annotated[Decimal, pydantic.Field(ge=-180, le=180, max_digits=9, decimal_places=6)]
+
+
+class StoreIn(_In):
+    code: StoreCode
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=128)]
+    kind: Literal["shop", "dc"] = pydantic.Field("shop", description="'shop' or 'dc' (distribution centre)")
+    street: Annotated[Str, pydantic.Field(max_length=256)] | None = None
+    city: Annotated[Str, pydantic.Field(max_length=128)] | None = None
+    postcode: Annotated[Str, pydantic.Field(max_length=16)] | None = None
+    country: Annotated[Str, pydantic.Field(min_length=2, max_length=2)] | None = None
+    phone: Annotated[Str, pydantic.Field(max_length=32)] | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    opening_hours: Annotated[Str, pydantic.Field(max_length=256)] | None = pydantic.Field(
+        None, description="OpenStreetMap opening_hours syntax, e.g. 'Mo-Fr 09:00-21:00; Sa-Su 10:00-22:00'")
+    timezone: Annotated[Str, pydantic.Field(min_length=1, max_length=64)] = pydantic.Field(
+        "Asia/Shanghai", description="IANA time zone: the store's business dates and times follow it")
+    active: bool = True
+
+
+class StorePatch(StoreIn):
+    """Only the fields sent are changed."""
+    code: StoreCode | None = None  # type: ignore[assignment]
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=128)] | None = None  # type: ignore[assignment]
+    kind: Literal["shop", "dc"] | None = None  # type: ignore[assignment]
+    timezone: Annotated[Str, pydantic.Field(min_length=1, max_length=64)] | None = None  # type: ignore[assignment]
+    active: bool | None = None  # type: ignore[assignment]
+
+
+class TaxOut(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    rate: Decimal = pydantic.Field(description="percent, e.g. 13.0000")
+    active: bool
+
+
+Rate = Annotated[Decimal, pydantic.Field(ge=0, le=100, max_digits=7, decimal_places=4, description="percent")]
+
+
+class TaxIn(_In):
+    code: StoreCode
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=64)]
+    rate: Rate
+    active: bool = True
+
+
+class TaxPatch(TaxIn):
+    """Only the fields sent are changed."""
+    code: StoreCode | None = None  # type: ignore[assignment]
+    name: Annotated[Str, pydantic.Field(min_length=1, max_length=64)] | None = None  # type: ignore[assignment]
+    rate: Rate | None = None  # type: ignore[assignment]
+    active: bool | None = None  # type: ignore[assignment]
+
+
+class TaxQuery(Page):
+    q: str | None = pydantic.Field(None, max_length=64, description="code or name contains")
     active: bool | None = None
 
 
@@ -207,6 +271,54 @@ def blueprint() -> ApiBlueprint:
         if store is None:  # another store than the user's looks the same as none at all
             raise NotFound(f"There is no store with id {store_id}.")
         return StoreOut.model_validate(store)
+
+    @bp.endpoint("/stores", methods=["POST"], permission="core.store.create", body=StoreIn, response=StoreOut,
+                 status=201, summary="Create a shop or distribution centre", tags=["stores"])
+    def create_store(body: StoreIn):
+        return StoreOut.model_validate(svc.create_store(body.model_dump(), user=g.api_user))
+
+    @bp.endpoint("/stores/<int:store_id>", methods=["PATCH"], permission="core.store.edit", body=StorePatch,
+                 response=StoreOut, summary="Change a store (its time zone too)", tags=["stores"])
+    def update_store(store_id: int, body: StorePatch):
+        store = db.session.scalar(svc.visible_stores(g.api_user).where(Store.id == store_id))
+        if store is None:
+            raise NotFound(f"There is no store with id {store_id}.")
+        data = _not_null(body.model_dump(exclude_unset=True), "code", "name", "kind", "timezone", "active")
+        return StoreOut.model_validate(svc.update_store(store, data))
+
+    # taxes ---------------------------------------------------------------------------
+    @bp.endpoint("/taxes", permission="core.tax.read", query=TaxQuery, response=page_of(TaxOut),
+                 summary="List taxes", tags=["taxes"])
+    def list_taxes(query: TaxQuery):
+        stmt = sa.select(Tax).order_by(Tax.code)
+        if query.q:
+            like = _like(query.q)
+            stmt = stmt.where(sa.or_(Tax.code.ilike(like, escape="\\"), Tax.name.ilike(like, escape="\\")))
+        if query.active is not None:
+            stmt = stmt.where(Tax.active == query.active)
+        return paginate(stmt, query, lambda t: TaxOut.model_validate(t))
+
+    @bp.endpoint("/taxes/<int:tax_id>", permission="core.tax.read", response=TaxOut, summary="Get a tax",
+                 tags=["taxes"])
+    def get_tax(tax_id: int):
+        return TaxOut.model_validate(svc.get_or_404(Tax, tax_id, "tax"))
+
+    @bp.endpoint("/taxes", methods=["POST"], permission="core.tax.create", body=TaxIn, response=TaxOut,
+                 status=201, summary="Create a tax", tags=["taxes"])
+    def create_tax(body: TaxIn):
+        return TaxOut.model_validate(svc.create_tax(body.model_dump()))
+
+    @bp.endpoint("/taxes/<int:tax_id>", methods=["PATCH"], permission="core.tax.edit", body=TaxPatch,
+                 response=TaxOut, summary="Change a tax (a new rate applies to sales from now on)", tags=["taxes"])
+    def update_tax(tax_id: int, body: TaxPatch):
+        tax = svc.get_or_404(Tax, tax_id, "tax")
+        data = _not_null(body.model_dump(exclude_unset=True), "code", "name", "rate", "active")
+        return TaxOut.model_validate(svc.update_tax(tax, data))
+
+    @bp.endpoint("/taxes/<int:tax_id>/archive", methods=["POST"], permission="core.tax.edit", response=TaxOut,
+                 summary="Archive a tax: kept for what names it, offered no more", tags=["taxes"])
+    def archive_tax(tax_id: int):
+        return TaxOut.model_validate(svc.archive_tax(svc.get_or_404(Tax, tax_id, "tax")))
 
     # partners ------------------------------------------------------------------------
     @bp.endpoint("/partners", permission="core.partner.read", query=PartnerQuery, response=page_of(PartnerOut),

@@ -8,8 +8,10 @@ requests, so the document cannot drift from the code.
 from __future__ import annotations
 
 import re
+import sys
 
 import pydantic
+from pydantic.json_schema import DefsRef, GenerateJsonSchema
 
 from core.api import API_PREFIX
 
@@ -38,26 +40,104 @@ _STATUS_TEXT = {400: "Malformed request body", 401: "Missing, unknown, revoked o
                 500: "Unexpected error"}
 
 
-def _collect(schema: dict, components: dict) -> dict:
-    for name, sub in schema.pop("$defs", {}).items():
-        components[name] = sub
-    return schema
+def component_prefix(module: str) -> str:
+    """The addon a schema belongs to, from its module: ``addons.sales.api`` -> ``sales``,
+    ``core.api.master`` -> ``core``, a third-party ``o2o_giftcards.api`` -> ``o2o_giftcards``."""
+    parts = module.split(".")
+    if parts[0] == "addons" and len(parts) > 1:
+        return parts[1]
+    return parts[0]
 
 
-def _schema_ref(model, components: dict, mode: str = "validation") -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode=mode)
-    components[model.__name__] = _collect(schema, components)
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+def _split_ref(dotted: str) -> tuple[str, str]:
+    """``addons.sales.api.OrderIn`` -> (module, qualname): the longest imported module prefix."""
+    parts = dotted.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:i]) in sys.modules:
+            return ".".join(parts[:i]), ".".join(parts[i:])
+    return parts[0], ".".join(parts[1:])
 
 
-def _response_schema(response, components: dict) -> dict:
-    if response is None:
-        return {"type": "object"}
-    if isinstance(response, type) and issubclass(response, pydantic.BaseModel):
-        return _schema_ref(response, components, mode="serialization")
-    adapter = pydantic.TypeAdapter(response)
-    return _collect(adapter.json_schema(ref_template="#/components/schemas/{model}", mode="serialization"),
-                    components)
+def component_name(core_ref: str, qualified: bool = False) -> str:
+    """The component name of a pydantic core reference ("module.Qualname:id", generics as
+    "A[B:1]:2"): the addon, a dot, the class name (``sales.OrderIn``); ``qualified``: the
+    whole module path instead of the addon (``addons.sales.api.OrderIn``)."""
+    out = []
+    for piece in re.split(r"([\][,])", core_ref):
+        if piece in ("[", "]", ","):
+            out.append(piece)
+            continue
+        dotted = piece.rsplit(":", 1)[0]
+        if "." not in dotted:
+            out.append(dotted)
+            continue
+        module, qualname = _split_ref(dotted)
+        qualname = ".".join(p for p in qualname.split(".") if p != "<locals>")
+        out.append(f"{module if qualified else component_prefix(module)}.{qualname}")
+    return re.sub(r"[^a-zA-Z0-9._-]", "_", "".join(out))
+
+
+def component_names(core_refs) -> dict[str, str]:
+    """A distinct component name for every core reference: ``addon.Class``; where two
+    classes would share one, each gets its module path (``addons.finance.bank.LineIn``);
+    classes alike even in that (made at run time) are numbered. Unique by construction."""
+    refs = sorted(set(core_refs))
+    names = {ref: component_name(ref) for ref in refs}
+    for qualified in (True, None):
+        groups: dict[str, list[str]] = {}
+        for ref in refs:
+            groups.setdefault(names[ref], []).append(ref)
+        for name, same in groups.items():
+            if len(same) == 1:
+                continue
+            for number, ref in enumerate(same, 1):
+                names[ref] = component_name(ref, qualified=True) if qualified else f"{name}__{number}"
+    return names
+
+
+def _generator(on_ref):
+    class AddonNamedSchema(GenerateJsonSchema):
+        """Names every definition through ``on_ref(core_ref)``. A model whose validation and
+        serialisation schemas differ gets ``-Input`` / ``-Output``, else the plain name."""
+
+        def get_defs_ref(self, core_mode_ref):
+            core_ref, mode = core_mode_ref
+            name = on_ref(core_ref)
+            moded = DefsRef(f"{name}-{'Input' if mode == 'validation' else 'Output'}")
+            # pydantic picks the first choice that names one schema only: the plain name
+            # when both modes agree, else the suffixed one (never another class's: the
+            # names are distinct per class).
+            self._prioritized_defsref_choices[moded] = [DefsRef(name), moded]
+            return moded
+    return AddonNamedSchema
+
+
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class _Schemas:
+    """Every schema of the document, generated together so that each class has one name
+    over the whole document and each name one class."""
+
+    def __init__(self):
+        self.inputs: list = []
+
+    def add(self, annotation, mode: str) -> int:
+        self.inputs.append((len(self.inputs), mode, pydantic.TypeAdapter(annotation)))
+        return len(self.inputs) - 1
+
+    def _run(self, on_ref):
+        return pydantic.TypeAdapter.json_schemas(self.inputs, ref_template=_REF_TEMPLATE,
+                                                 schema_generator=_generator(on_ref))
+
+    def generate(self) -> tuple[dict, dict]:
+        if not self.inputs:
+            return {}, {}
+        seen: list[str] = []
+        self._run(lambda ref: seen.append(ref) or component_name(ref, qualified=True) + "__" + ref.rsplit(":", 1)[-1])
+        names = component_names(seen)
+        schemas, defs = self._run(lambda ref: names.get(ref) or component_name(ref, qualified=True))
+        return {key: value for (key, _mode), value in schemas.items()}, defs.get("$defs", {})
 
 
 def openapi_path(rule: str) -> tuple[str, list[dict]]:
@@ -78,42 +158,86 @@ def _problem_responses(doc) -> dict:
     if "{" in doc.rule or "<" in doc.rule:
         codes.append(404)
     if not doc.public:
-        codes += [401, 403] if doc.permission else [401]
+        codes.append(401)
+        if doc.permission:
+            codes.append(403)
     ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {str(c): {"description": _STATUS_TEXT[c], "content": ref} for c in sorted(set(codes))}
 
 
+def _security(doc) -> list[dict]:
+    """Any one of the schemes lets the caller in: OpenAPI's list of alternatives."""
+    if doc.public:
+        return []
+    schemes = doc.auth.schemes if doc.auth is not None else ("bearer",)
+    return [{scheme: []} for scheme in schemes]
+
+
+def _description(doc) -> str:
+    if doc.public:
+        return "Public: no token needed."
+    who = "Needs a token (or the login cookie)" if doc.auth is not None and "session" in doc.auth.schemes \
+        else "Needs a token"
+    if doc.permission:
+        return f"{who} whose user has the permission `{doc.permission}`."
+    return f"{who}; any active user may call it."
+
+
+def _file_schema(media_type: str) -> dict:
+    if media_type in ("text/html", "text/csv"):
+        return {"type": "string"}
+    return {"type": "string", "format": "binary"}
+
+
 def build_openapi(app, blueprints) -> dict:
-    components: dict = {"Problem": PROBLEM_SCHEMA}
+    schemas = _Schemas()
+    keys: dict = {}  # (id(doc), "body" | "query" | "response") -> key in the one generation
+    for bp in blueprints:
+        for doc in bp.docs:
+            if doc.query is not None:
+                keys[id(doc), "query"] = schemas.add(doc.query, "validation")
+            if doc.body is not None:
+                keys[id(doc), "body"] = schemas.add(doc.body, "validation")
+            if doc.response is not None:
+                keys[id(doc), "response"] = schemas.add(doc.response, "serialization")
+    generated, definitions = schemas.generate()
+    components: dict = {"Problem": PROBLEM_SCHEMA, **dict(sorted(definitions.items()))}
+
     paths: dict = {}
     for bp in blueprints:
         prefix = API_PREFIX + (bp.url_prefix or "")
         for doc in bp.docs:
             path, params = openapi_path(prefix + doc.rule)
             if doc.query is not None:
-                qschema = _collect(doc.query.model_json_schema(ref_template="#/components/schemas/{model}"),
-                                   components)
+                qschema = generated[keys[id(doc), "query"]]
+                if "$ref" in qschema:
+                    qschema = components[qschema["$ref"].rsplit("/", 1)[1]]
                 for name, prop in qschema.get("properties", {}).items():
                     param = {"name": name, "in": "query", "required": name in qschema.get("required", []),
                              "schema": {k: v for k, v in prop.items() if k != "description"}}
                     if prop.get("description"):
                         param["description"] = prop["description"]
                     params.append(param)
+            if doc.media_type != "application/json":
+                answer = _file_schema(doc.media_type)
+            elif doc.response is None:
+                answer = {"type": "object"}
+            else:
+                answer = generated[keys[id(doc), "response"]]
             for method in doc.methods:
                 op = {
                     "operationId": doc.endpoint.replace(".", "_") + "_" + method.lower(),
                     "summary": doc.summary or doc.endpoint, "tags": doc.tags, "parameters": params,
-                    "responses": {str(doc.status): {"description": "OK", "content": {"application/json": {
-                        "schema": _response_schema(doc.response, components)}}},
-                        **_problem_responses(doc)},
-                    "security": [] if doc.public else [{"bearer": []}],
+                    "description": _description(doc),
+                    "responses": {str(doc.status): {"description": "OK", "content": {doc.media_type: {
+                        "schema": answer}}}, **_problem_responses(doc)},
+                    "security": _security(doc),
                 }
                 if doc.permission:
                     op["x-permission"] = doc.permission
-                    op["description"] = f"Needs the permission `{doc.permission}`."
                 if doc.body is not None:
                     op["requestBody"] = {"required": True, "content": {"application/json": {
-                        "schema": _schema_ref(doc.body, components)}}}
+                        "schema": generated[keys[id(doc), "body"]]}}}
                 paths.setdefault(path, {})[method.lower()] = op
     paths[API_PREFIX + "/openapi.json"] = {"get": {
         "operationId": "api_openapi_get", "summary": "This OpenAPI document", "tags": ["api"], "security": [],
@@ -123,9 +247,17 @@ def build_openapi(app, blueprints) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "o2o API", "version": "1",
                  "description": "Errors are RFC 9457 problem documents (application/problem+json). "
-                                "Authenticate with 'Authorization: Bearer <token>'."},
+                                "Authenticate with 'Authorization: Bearer <token>'. Each operation names "
+                                "the permission it needs in `x-permission`. Schemas are named by the "
+                                "addon that defines them (`sales.OrderIn`)."},
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
-        "components": {"schemas": components,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {"schemas": components, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "a personal API token: `o2o user token USER` or 'My account'"},
+            "session": {"type": "apiKey", "in": "cookie", "name": app.config.get("SESSION_COOKIE_NAME", "session"),
+                        "description": "the back office's login cookie (the web till); a request that "
+                                       "changes something, or prints, also sends the page's CSRF token in "
+                                       "the X-CSRFToken header"},
+        }},
     }

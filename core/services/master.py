@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.db import db
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.i18n import _
 from core.models import Category, Partner, Product, Store, Tax, Unit
 from core.models.master import InvalidValue
@@ -219,6 +219,94 @@ def update_partner(partner: Partner, data: dict, session=None) -> Partner:
     return partner
 
 
-__all__ = ["category_by_path", "category_paths", "create_partner", "create_product", "product_by_barcode",
-           "tax_by_code", "unit_by_code", "update_partner", "update_product", "visible_stores",
-           "ValidationError"]
+# --- taxes -----------------------------------------------------------------------------
+
+TAX_FIELDS = ("code", "name", "rate", "active")
+
+
+def _check_tax_unique(session, tax: Tax) -> None:
+    other = session.scalar(sa.select(Tax).where(Tax.code == tax.code, Tax.id != (tax.id or -1)))
+    if other is not None:
+        raise Conflict(_("The tax code %(code)s is already used by %(other)s.", code=tax.code, other=other.name),
+                       field="code")
+
+
+def _apply(obj, fields, data: dict):
+    for key in fields:
+        if key in data:
+            setattr(obj, key, data[key])
+    return obj
+
+
+def create_tax(data: dict, session=None) -> Tax:
+    """A new tax: code, name and rate (percent, 0 to 100) required."""
+    session = _session(session)
+    for key, label in (("code", _("Tax code")), ("name", _("Name")), ("rate", _("Tax rate"))):
+        if data.get(key) in (None, ""):
+            raise InvalidValue(key, _("%(label)s is required.", label=label))
+    tax = _apply(Tax(), TAX_FIELDS, data)
+    with session.no_autoflush:
+        _check_tax_unique(session, tax)
+    session.add(tax)
+    session.flush()
+    return tax
+
+
+def update_tax(tax: Tax, data: dict, session=None) -> Tax:
+    session = _session(session)
+    with session.no_autoflush:
+        _apply(tax, TAX_FIELDS, data)
+        _check_tax_unique(session, tax)
+    session.flush()
+    return tax
+
+
+def archive_tax(tax: Tax, session=None) -> Tax:
+    """Take a tax out of use. It is never deleted: products and posted documents name it."""
+    tax.active = False
+    _session(session).flush()
+    return tax
+
+
+# --- stores ----------------------------------------------------------------------------
+
+STORE_FIELDS = ("code", "name", "kind", "street", "city", "postcode", "country", "phone", "latitude", "longitude",
+                "opening_hours", "timezone", "active")
+
+
+def _check_store_unique(session, store: Store) -> None:
+    other = session.scalar(sa.select(Store).where(Store.code == store.code, Store.id != (store.id or -1)))
+    if other is not None:
+        raise Conflict(_("The store code %(code)s is already used by %(other)s.", code=store.code,
+                         other=other.name), field="code")
+
+
+def create_store(data: dict, user=None, session=None) -> Store:
+    """A new shop or distribution centre (code and name required). A user limited to some
+    stores cannot create one, as in the admin: the new store would not be theirs."""
+    session = _session(session)
+    if user is not None and getattr(user, "store_ids", None) is not None:
+        raise PermissionDenied(_("You can only record data for your own stores."))
+    for key, label in (("code", _("Store code")), ("name", _("Store name"))):
+        if not data.get(key):
+            raise InvalidValue(key, _("%(label)s is required.", label=label))
+    store = _apply(Store(), STORE_FIELDS, data)
+    with session.no_autoflush:
+        _check_store_unique(session, store)
+    session.add(store)
+    session.flush()
+    return store
+
+
+def update_store(store: Store, data: dict, session=None) -> Store:
+    session = _session(session)
+    with session.no_autoflush:
+        _apply(store, STORE_FIELDS, data)
+        _check_store_unique(session, store)
+    session.flush()
+    return store
+
+
+__all__ = ["archive_tax", "category_by_path", "category_paths", "create_partner", "create_product",
+           "create_store", "create_tax", "product_by_barcode", "tax_by_code", "unit_by_code", "update_partner",
+           "update_product", "update_store", "update_tax", "visible_stores", "ValidationError"]

@@ -305,9 +305,9 @@ def test_openapi_document_lists_every_route(make_app, addons):
                 assert "401" in op["responses"], f"{method} {path} does not document 401"
     create = doc["paths"]["/api/v1/products"]["post"]
     assert create["x-permission"] == "core.product.create"
-    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ProductIn")
+    assert create["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/core.ProductIn")
     assert {"400", "401", "403", "422"} <= set(create["responses"])
-    assert schemas["ProductIn"]["required"] and "sku" in schemas["ProductIn"]["required"]
+    assert schemas["core.ProductIn"]["required"] and "sku" in schemas["core.ProductIn"]["required"]
     barcode = doc["paths"]["/api/v1/products/barcode/{code}"]["get"]
     assert "404" in barcode["responses"]
     try:
