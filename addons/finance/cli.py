@@ -111,3 +111,32 @@ def lock_period(name, date_from, date_to):
     from addons.finance import services
     period = services.lock_period(name, _date(date_from), _date(date_to))
     click.echo(f"locked {period.name} ({period.date_from} to {period.date_to})")
+
+
+@finance_group.command("ap-ageing")
+@click.option("--as-of", "as_of", help="the day, YYYY-MM-DD (default: today)")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="write the PDF here")
+@transactional
+def ap_ageing(as_of, output):
+    """Accounts payable ageing per supplier: current, 1-30, 31-60, 61-90, over 90 days overdue."""
+    from core.errors import ValidationError
+    from addons.finance import ageing
+    from addons.finance.services import fmt
+    try:
+        day = _date(as_of)
+    except ValueError:
+        raise ValidationError("dates are written YYYY-MM-DD") from None
+    fig = ageing.ap_ageing(day)
+    keys = [b["key"] for b in fig["buckets"]]
+    click.echo("\t".join(["supplier"] + [b["title"] for b in fig["buckets"]] + ["not from bills", "total"]))
+    for r in fig["rows"]:
+        click.echo("\t".join([r["supplier"]] + [fmt(r[k]) for k in keys] + [fmt(r["not_from_bills"]),
+                                                                          fmt(r["total"])]))
+    click.echo("\t".join(["TOTAL"] + [fmt(fig["totals"][k]) for k in keys] + [fmt(fig["totals"]["not_from_bills"]),
+                                                                             fmt(fig["totals"]["total"])]))
+    click.echo(f"payable account balance {fmt(fig['account_balance'])} on {fig['as_of']}"
+               + ("" if fig["agrees_with_books"] else " (DOES NOT AGREE)"))
+    if output:
+        pdf, pages = ageing.ap_ageing_pdf(day)
+        output.write_bytes(pdf)
+        click.echo(f"wrote {output} ({pages} pages)")

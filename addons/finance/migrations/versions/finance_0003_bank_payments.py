@@ -156,10 +156,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_finance_payment_run_line_partner_id'), ['partner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_finance_payment_run_line_run_id'), ['run_id'], unique=False)
 
-    # the issue's permission code for posting manual entries replaces finance.entry.post:
-    # every role that had the old one keeps the right under the new name
+    move_grants(op.get_bind())
+
+
+def move_grants(conn):
+    """The issue's permission code for posting manual entries replaces finance.entry.post:
+    every role that had the old one keeps the right under the new name."""
     role_permission = sa.table('role_permission', sa.column('role_id', sa.Integer), sa.column('code', sa.String))
-    conn = op.get_bind()
     has_new = {r[0] for r in conn.execute(sa.select(role_permission.c.role_id)
                                           .where(role_permission.c.code == 'finance.post_manual'))}
     for (role_id,) in conn.execute(sa.select(role_permission.c.role_id)
