@@ -140,7 +140,7 @@ def payments(run: PaymentRun) -> list[dict]:
     """One payment per supplier: name, bank account (when known), amount, reference, bills."""
     from core.models import Partner
     from addons.finance.services import money
-    partner_ids = {ln.partner_id for ln in run.lines if ln.partner_id}
+    partner_ids = sorted({ln.partner_id for ln in run.lines if ln.partner_id})
     names = dict(db.session.execute(sa.select(Partner.id, Partner.name).where(Partner.id.in_(partner_ids))).all()) \
         if partner_ids else {}
     banks = dict(db.session.execute(sa.select(PartnerBankAccount.partner_id, PartnerBankAccount.account_number)

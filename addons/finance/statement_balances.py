@@ -101,7 +101,7 @@ def balance_checks(statements: list[Statement]) -> dict[int, dict]:
     if not statements:
         return out
     # previous statement (by last day, then id) of each bank account
-    bank_ids = {s.bank_account_id for s in statements}
+    bank_ids = sorted({s.bank_account_id for s in statements})
     st = Statement.__table__
     history = db.session.execute(
         sa.select(st.c.id, st.c.bank_account_id, st.c.date_to, st.c.closing_balance)
@@ -113,7 +113,7 @@ def balance_checks(statements: list[Statement]) -> dict[int, dict]:
         last[row.bank_account_id] = row
     # book balance of each bank's GL account per day, cumulated
     el = EntryLine.__table__
-    accounts = {s.bank_account.account_id for s in statements}
+    accounts = sorted({s.bank_account.account_id for s in statements})
     max_date = max((s.date_to for s in statements if s.date_to), default=None)
     per_day: dict[int, list] = {a: [] for a in accounts}
     if max_date is not None:
