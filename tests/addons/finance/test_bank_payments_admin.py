@@ -92,3 +92,18 @@ def test_admin_payment_run_flow(client_as, hook):
     db.session.refresh(run)
     assert run.state == "posted" and balance("2000") == 0 and balance("1040") == D("-226.00")
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ManualEntry)) == 0
+
+
+def test_balance_mismatch_in_reconciliation_screen_and_pdf(client_as, stores):
+    from pypdf import PdfReader
+    import io
+    from addons.finance.reports import reconciliation_pdf
+    services.import_statement(b"date,amount,reference,description,counterparty\n2026-11-22,-12.50,,Charges,\n",
+                              filename="n.csv", bank_code="MAIN", opening_balance="100.00", closing_balance="80.00")
+    client = client_as("finance.report")
+    page = client.get(f"/admin/finance/reports/?store_id={stores[0].id}&date_from=2026-11-01&date_to=2026-11-30"
+                      ).get_data(as_text=True)
+    assert 'data-balance-state="mismatch"' in page and "87.50" in page
+    pdf, _pages = reconciliation_pdf(stores[0].id, "2026-11-01", "2026-11-30")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "MISMATCH" in text and "87.50" in text
