@@ -311,8 +311,11 @@ def reverse_manual_entry(entry_id, *, date=None, memo=None, actor: str | None = 
     if me.state != "posted":
         raise Conflict(_("Manual entry %(number)s is %(state)s: only a posted entry can be reversed.",
                          number=me.number, state=me.state))
-    rev = services.reverse_entry(me.entry_id, date=_date(date, me.store_id) if date else None,
-                                 memo=check_text(memo, _("The memo"), 256))
+    from addons.finance.models import Entry
+    rev = db.session.scalar(sa.select(Entry).where(Entry.reversal_of_id == me.entry_id))
+    if rev is None:  # (reversed from the journal entries screen: take that reversal, post none twice)
+        rev = services.reverse_entry(me.entry_id, date=_date(date, me.store_id) if date else None,
+                                     memo=check_text(memo, _("The memo"), 256))
     me.state, me.reversal_entry_id, me.reversed_by, me.reversed_at = "reversed", rev.id, actor or who(), utcnow()
     db.session.flush()
     return me

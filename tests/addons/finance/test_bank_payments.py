@@ -114,6 +114,16 @@ def test_second_person_above_the_limit(app, api_client):
     assert r.status_code == 403
 
 
+def test_entry_reversed_elsewhere_is_not_reversed_twice(app):
+    small = me.create_manual_entry(date=dt.date(2026, 11, 20), actor="a", lines=[
+        {"account": "6100", "debit": "7"}, {"account": "2900", "credit": "7"}])
+    me.post_manual_entry(small.id)
+    services.reverse_entry(small.entry_id)  # the journal entries screen's "Reverse"
+    before = entries_count()
+    me.reverse_manual_entry(small.id)
+    assert small.state == "reversed" and entries_count() == before and balance("6100") == 0
+
+
 def test_changing_an_approved_draft_takes_the_approval_back(app):
     big = me.create_manual_entry(date=dt.date(2026, 11, 20), actor="anna",
                                  lines=[{"account": "1000", "debit": "50000"}, {"account": "3000", "credit": "50000"}])
