@@ -41,6 +41,7 @@ class ManualEntryView(ModelView):
     reverse are list actions (posting: finance.post_manual; above the second-approval
     amount a second person approves first)."""
     permission = "finance.manual"
+    store_field = "store_id"
     column_list = ["id", "date", "journal", "memo", "store", "total", "state", "created_by", "approved_by",
                    "posted_by", "reversed_by"]
     column_filters = ["state", "date", "created_by"]

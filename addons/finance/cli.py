@@ -140,3 +140,69 @@ def ap_ageing(as_of, output):
         pdf, pages = ageing.ap_ageing_pdf(day)
         output.write_bytes(pdf)
         click.echo(f"wrote {output} ({pages} pages)")
+
+
+@finance_group.group("payment-run")
+def payment_run_group():
+    """Supplier payment runs: create (due bills), approve, export the payment file, post, cancel."""
+
+
+def _run_line(run):
+    from addons.finance.services import fmt
+    return f"{run.number} (id {run.id}) {run.state}: {len(run.lines)} bills, total {fmt(run.total)}"
+
+
+@payment_run_group.command("create")
+@click.option("--due-by", help="bills due on or before this day, YYYY-MM-DD (default: today)")
+@click.option("--supplier-id", "supplier_ids", type=int, multiple=True, help="only this supplier (repeatable)")
+@click.option("--bank", help="bank account code paying (default: the only one)")
+@click.option("--payment-date", help="YYYY-MM-DD (default: today)")
+@click.option("--via", type=click.Choice(["clearing", "bank"]), default="clearing", show_default=True)
+@click.option("--batch-booking", is_flag=True, help="the bank shows one line for the whole run")
+@transactional
+def payment_run_create(due_by, supplier_ids, bank, payment_date, via, batch_booking):
+    """Select the open supplier bills due by a date into a draft run."""
+    from addons.finance import payment_runs
+    run = payment_runs.create_payment_run(due_by=due_by, partner_ids=list(supplier_ids), bank=bank,
+                                          payment_date=payment_date, via=via, batch_booking=batch_booking)
+    click.echo("created " + _run_line(run))
+
+
+@payment_run_group.command("approve")
+@click.argument("run_id", type=int)
+@transactional
+def payment_run_approve(run_id):
+    """Approve a draft run."""
+    from addons.finance import payment_runs
+    click.echo("approved " + _run_line(payment_runs.approve_payment_run(run_id)))
+
+
+@payment_run_group.command("export")
+@click.argument("run_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@transactional
+def payment_run_export(run_id, output):
+    """Write the payment file (CSV, UTF-8 with BOM) of an approved run."""
+    from addons.finance import payment_runs
+    run, data = payment_runs.export_payment_run(run_id)
+    output.write_bytes(data)
+    click.echo(f"wrote {output} for " + _run_line(run))
+
+
+@payment_run_group.command("post")
+@click.argument("run_id", type=int)
+@click.option("--date", "date", help="posting date, YYYY-MM-DD (default: the run's payment date)")
+@transactional
+def payment_run_post(run_id, date):
+    """Post an exported run (payable debited per supplier)."""
+    from addons.finance import payment_runs
+    click.echo("posted " + _run_line(payment_runs.post_payment_run(run_id, date=date)))
+
+
+@payment_run_group.command("cancel")
+@click.argument("run_id", type=int)
+@transactional
+def payment_run_cancel(run_id):
+    """Cancel a run that is not posted."""
+    from addons.finance import payment_runs
+    click.echo("cancelled " + _run_line(payment_runs.cancel_payment_run(run_id)))

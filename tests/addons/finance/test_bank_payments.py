@@ -478,3 +478,26 @@ def test_api_ageing(app, hook, api_client):
     assert r.status_code == 200 and r.data[:4] == b"%PDF"
     assert api.get(f"{API}/reports/ap-ageing?as_of=nope").status_code == 422
     assert api.get(f"{API}/reports/ap-ageing?partner_id={2 ** 40}").status_code == 422
+
+
+def test_cli_payment_run(app, hook, tmp_path):
+    a = supplier("CLI 供应商")
+    bill(hook, a, "113.00", bill_date=dt.date(2026, 11, 1), due_date=dt.date(2026, 11, 10))
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["finance", "payment-run", "create", "--due-by", "2026-11-30", "--payment-date",
+                            "2026-11-20"])
+    assert r.exit_code == 0 and "113.00" in r.output, r.output
+    run = db.session.scalar(sa.select(PaymentRun))
+    r = runner.invoke(args=["finance", "payment-run", "post", str(run.id)])
+    assert r.exit_code != 0 and "export" in r.output
+    out = tmp_path / "pay.csv"
+    for args in (["approve", str(run.id)], ["export", str(run.id), "-o", str(out)], ["post", str(run.id)]):
+        r = runner.invoke(args=["finance", "payment-run", *args])
+        assert r.exit_code == 0, (args, r.output)
+    assert "CLI 供应商" in out.read_bytes().decode("utf-8-sig")
+    db.session.refresh(run)
+    assert run.state == "posted" and balance("2000") == 0
+    r = runner.invoke(args=["finance", "payment-run", "cancel", str(run.id)])
+    assert r.exit_code != 0
+    r = runner.invoke(args=["finance", "payment-run", "create", "--due-by", "someday"])
+    assert r.exit_code != 0 and "not a date" in r.output
