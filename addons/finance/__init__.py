@@ -29,6 +29,9 @@ MODEL_PERMISSIONS = [
     ("finance.statement", _l("bank statements")),
     ("finance.rule", _l("reconciliation rules")),
     ("finance.match", _l("reconciliations")),
+    ("finance.manual", _l("manual journal entries")),
+    ("finance.bank_rule", _l("bank-line rules")),
+    ("finance.payment_run", _l("payment runs and supplier bank accounts")),
 ]
 
 
@@ -39,7 +42,10 @@ def o2o_permissions():
         for action in ("read", "create", "edit", "delete", "export"):
             perms.append((f"{prefix}.{action}", (action, title)))
     perms += [
-        ("finance.entry.post", _l("Post manual journal entries")),
+        # was finance.entry.post: migration finance_0003 moved every role's grant to this code
+        ("finance.post_manual", _l("Post and approve manual journal entries")),
+        ("finance.payment_run.approve", _l("Approve payment runs")),
+        ("finance.payment_run.post", _l("Export and post payment runs")),
         ("finance.entry.reverse", _l("Reverse posted journal entries")),
         ("finance.period.lock", _l("Lock and unlock accounting periods")),
         ("finance.statement.import", _l("Import bank and provider statements")),
@@ -56,6 +62,8 @@ def o2o_settings():
         "FINANCE_AUTO_POST": True,          # post sales, till closes, receipts and bills as they happen
         "FINANCE_WRITEOFF_LIMIT": "5.00",   # largest difference a user may write off
         "FINANCE_PDF_CHUNK_ROWS": 60,       # rows per platypus table in long PDF listings (about a page)
+        # manual entries whose debits exceed this need a second person's approval before posting
+        "FINANCE_MANUAL_SECOND_APPROVAL_ABOVE": "10000.00",
     }
 
 
@@ -63,6 +71,8 @@ def o2o_settings():
 def o2o_base_data(session, app):
     from addons.finance.services import create_base_data
     create_base_data(session)
+    from addons.finance.payment_runs import create_base_data as payment_base_data
+    payment_base_data(session)
 
 
 @hookimpl

@@ -131,7 +131,7 @@ class StoreJournalView(ModelView):
 class CsvFormatView(ModelView):
     permission = "finance.bank"
     column_list = ["code", "name", "delimiter", "date_column", "date_format", "amount_column", "reference_column",
-                   "decimal_comma"]
+                   "balance_column", "decimal_comma"]
 
 
 class BankAccountView(ModelView):
@@ -145,8 +145,22 @@ class StatementView(ModelView):
     permission = "finance.statement"
     allow_create = allow_edit = allow_delete = False
     column_list = ["id", "bank_account", "filename", "format", "date_from", "date_to", "line_count", "total",
-                   "imported_at", "imported_by"]
+                   "opening_balance", "closing_balance", "balance_check", "imported_at", "imported_by"]
+    column_details_list = column_list
+    column_labels = {"balance_check": _l("Balances")}
     column_default_sort = ("id", True)
+
+    def __init__(self, *args, **kwargs):
+        from addons.finance.admin_bank import format_balance_check
+        self.column_formatters = {"balance_check": format_balance_check}
+        self.column_formatters_detail = {"balance_check": format_balance_check}
+        super().__init__(*args, **kwargs)
+
+    def get_list(self, *args, **kwargs):
+        from addons.finance.admin_bank import statement_checks_for_page
+        count, data = super().get_list(*args, **kwargs)
+        statement_checks_for_page(data)  # one pass for the page, not a query per row
+        return count, data
 
 
 class StatementLineView(ModelView):
@@ -250,8 +264,17 @@ class ReconcileView(BaseView):
             q = q.where(sa.or_(m.ExpectedItem.store_id.in_(current_user.store_ids or [-1]),
                                m.ExpectedItem.store_id.is_(None)))
         items = db.session.scalars(q.limit(limit)).all()
+        accounts = db.session.scalars(sa.select(m.Account).where(m.Account.active.is_(True))
+                                      .order_by(m.Account.code)).all()
+        from core.models import Store
+        stores = db.session.scalars(sa.select(Store).order_by(Store.code)).all()
+        from addons.finance.statement_balances import balance_checks
+        recent = db.session.scalars(sa.select(m.Statement).order_by(m.Statement.id.desc()).limit(20)).all()
+        checks = balance_checks(recent)
+        mismatches = [(s, checks[s.id]) for s in recent if checks[s.id]["state"] == "mismatch"]
         return self.render("finance/reconcile.html", lines=lines, items=items, fmt=services.fmt,
-                           status=services.reconciliation_status(), limit=limit)
+                           status=services.reconciliation_status(), limit=limit, accounts=accounts,
+                           stores=stores, mismatches=mismatches)
 
     @expose("/match", methods=["POST"])
     def do_match(self):
@@ -262,6 +285,25 @@ class ReconcileView(BaseView):
                                 note=request.form.get("note") or None)
             db.session.commit()
             flash(_("Matched (match %(id)s).", id=mt.id), "success")
+        except (O2OError, ValueError) as exc:
+            db.session.rollback()
+            flash(getattr(exc, "message", str(exc)), "error")
+        return redirect(url_for(".index"))
+
+    @expose("/book", methods=["POST"])
+    def do_book(self):
+        """Book the ticked statement lines (bank charges, interest) to the chosen account."""
+        from addons.finance.bank_rules import book_statement_line
+        try:
+            line_ids = [int(x) for x in request.form.getlist("line_id")]
+            if not line_ids:
+                raise ValueError(_("Tick the statement lines to book."))
+            store_id = request.form.get("store_id", type=int)
+            for line_id in line_ids:
+                book_statement_line(line_id, request.form.get("account") or "", store_id=store_id,
+                                    label=request.form.get("note") or None)
+            db.session.commit()
+            flash(_("%(n)s statement lines booked.", n=len(line_ids)), "success")
         except (O2OError, ValueError) as exc:
             db.session.rollback()
             flash(getattr(exc, "message", str(exc)), "error")
@@ -396,6 +438,7 @@ class ReportsView(BaseView):
 
 
 def views():
+    from addons.finance.admin_bank import views as bank_views
     books, config, bank = _l("Finance"), _l("Finance setup"), _l("Bank and reconciliation")
     return [
         EntryView(m.Entry, name=_l("Journal entries"), category=books, endpoint="finance_entry"),
@@ -422,4 +465,5 @@ def views():
         MatchRuleView(m.MatchRule, name=_l("Matching rules"), category=bank, endpoint="finance_match_rule"),
         BankAccountView(m.BankAccount, name=_l("Bank accounts"), category=bank, endpoint="finance_bank_account"),
         CsvFormatView(m.CsvFormat, name=_l("CSV formats"), category=bank, endpoint="finance_csv_format"),
+        *bank_views(bank, books),
     ]

@@ -53,6 +53,10 @@ class StatementIn(_In):
     format: str | None = pydantic.Field(None, description="csv or camt053 (detected when left out)")
     content: str | None = pydantic.Field(None, description="the file as text")
     content_base64: str | None = pydantic.Field(None, description="or the file base64-encoded")
+    opening_balance: Annotated[Decimal, pydantic.Field(max_digits=13, decimal_places=2)] | None = pydantic.Field(
+        None, description="what the account held before the first line (default: from the file)")
+    closing_balance: Annotated[Decimal, pydantic.Field(max_digits=13, decimal_places=2)] | None = pydantic.Field(
+        None, description="what it held after the last line (default: from the file)")
 
 
 class MatchIn(_In):
@@ -140,12 +144,15 @@ def blueprint() -> ApiBlueprint:
             raise NotFound(_("There is no journal entry %(id)s.", id=entry_id))
         return _entry_json(e)
 
-    @bp.endpoint("/entries", methods=["POST"], permission="finance.entry.post", body=EntryIn, status=201)
+    @bp.endpoint("/entries", methods=["POST"], permission="finance.post_manual", body=EntryIn, status=201)
     def post_entry(body: EntryIn):
-        """Post a manual entry (balanced, into an open period)."""
-        e = services.post_entry(body.journal, body.date, [ln.model_dump() for ln in body.lines], memo=body.memo,
-                                store_id=body.store_id)
-        return _entry_json(e)
+        """Post a manual entry at once (balanced, into an open period, up to the second-approval
+        amount; above it create a draft under /manual-entries for a second person)."""
+        from addons.finance import manual_entries
+        draft = manual_entries.create_manual_entry(journal=body.journal, date=body.date, memo=body.memo,
+                                                   store_id=body.store_id,
+                                                   lines=[ln.model_dump() for ln in body.lines])
+        return _entry_json(manual_entries.post_manual_entry(draft.id).entry)
 
     @bp.endpoint("/entries/<int:entry_id>", methods=["PATCH", "DELETE"], permission="finance.entry.edit")
     def change_entry(entry_id):
@@ -172,9 +179,11 @@ def blueprint() -> ApiBlueprint:
             content = body.content.encode("utf-8")
         else:
             raise ValidationError(_("Send the file in 'content' or 'content_base64'."))
-        stmt = services.import_statement(content, filename=body.filename, bank_code=body.bank, format=body.format)
-        return {"id": stmt.id, "bank": stmt.bank_account.code, "lines": stmt.line_count, "total": stmt.total,
-                "date_from": stmt.date_from, "date_to": stmt.date_to}
+        stmt = services.import_statement(content, filename=body.filename, bank_code=body.bank, format=body.format,
+                                         opening_balance=body.opening_balance,
+                                         closing_balance=body.closing_balance)
+        from addons.finance import statement_balances
+        return statement_balances.statement_json(stmt, statement_balances.balance_checks([stmt])[stmt.id])
 
     @bp.endpoint("/reconcile/auto", methods=["POST"], permission="finance.reconcile", body=AutoIn)
     def auto(body: AutoIn):
@@ -240,4 +249,6 @@ def blueprint() -> ApiBlueprint:
         return Response(render(query.journal, query.date_from, query.date_to, query.store_id)[0],
                         mimetype="application/pdf")
 
+    from addons.finance.api_bank import add_routes
+    add_routes(bp)
     return bp

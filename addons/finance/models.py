@@ -201,6 +201,7 @@ class CsvFormat(IdMixin, Audited, db.Model):
     description_column: Mapped[str | None] = mapped_column(sa.String(64))
     counterparty_column: Mapped[str | None] = mapped_column(sa.String(64))
     id_column: Mapped[str | None] = mapped_column(sa.String(64))  # the bank's own line id, if any
+    balance_column: Mapped[str | None] = mapped_column(sa.String(64))  # running balance after each line
     decimal_comma: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
 
     def __str__(self):
@@ -244,6 +245,10 @@ class Statement(IdMixin, db.Model):
     total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
     imported_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
     imported_by: Mapped[str | None] = mapped_column(sa.String(64))
+    # what the bank says the account held before the first and after the last line (None:
+    # the file does not say); checked by statement_balances.balance_checks
+    opening_balance: Mapped[Decimal | None] = mapped_column(Money)
+    closing_balance: Mapped[Decimal | None] = mapped_column(Money)
 
     bank_account = relationship(BankAccount)
 
@@ -441,3 +446,175 @@ def install_guards() -> None:
 
 
 install_guards()
+
+
+# --- manual journal entries, bank-line rules, statement balances, supplier payments ------
+# (models of addons/finance/manual_entries.py, bank_rules.py, statement_balances.py,
+# payment_runs.py and ageing.py)
+
+MANUAL_STATES = ("draft", "posted", "reversed")
+PAYMENT_RUN_STATES = ("draft", "approved", "exported", "posted", "cancelled")
+
+
+class ManualEntry(IdMixin, TimestampMixin, Audited, db.Model):
+    """A journal entry typed in by finance staff. A draft's lines can be edited; posting
+    writes an ordinary posted ``Entry`` (source ``manual_entry``); a correction is a
+    reversal entry, never an edit. Who created, approved, posted and reversed it is kept."""
+    __tablename__ = "finance_manual_entry"
+    __table_args__ = (sa.CheckConstraint("state IN ('draft', 'posted', 'reversed')", name="state"),)
+
+    journal_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_journal.id"), nullable=False)
+    date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False, index=True)
+    memo: Mapped[str | None] = mapped_column(sa.String(256))
+    store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id"), index=True)
+    state: Mapped[str] = mapped_column(sa.String(8), nullable=False, default="draft", index=True)
+    total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))  # sum of debits
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_by: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    posted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    posted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_entry.id"))
+    reversed_by: Mapped[str | None] = mapped_column(sa.String(64))
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    reversal_entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_entry.id"))
+
+    journal = relationship(Journal)
+    store = relationship("Store")
+    entry = relationship(Entry, foreign_keys=[entry_id])
+    reversal_entry = relationship(Entry, foreign_keys=[reversal_entry_id])
+    lines: Mapped[list["ManualEntryLine"]] = relationship(back_populates="manual_entry",
+                                                          order_by="ManualEntryLine.id",
+                                                          cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"MJ-{self.id:06d}" if self.id else "MJ-new"
+
+    def __str__(self):
+        return self.number
+
+
+class ManualEntryLine(IdMixin, Audited, db.Model):
+    """A debit or credit of a manual entry (editable while the entry is a draft)."""
+    __tablename__ = "finance_manual_entry_line"
+    __table_args__ = (
+        sa.CheckConstraint("debit >= 0 AND credit >= 0", name="not_negative"),
+        sa.CheckConstraint("NOT (debit > 0 AND credit > 0)", name="one_side"),
+    )
+
+    manual_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_manual_entry.id", ondelete="CASCADE"),
+                                                 nullable=False, index=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_account.id"), nullable=False)
+    debit: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    credit: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    label: Mapped[str | None] = mapped_column(sa.String(128))
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"))
+    store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id"))
+
+    manual_entry = relationship(ManualEntry, back_populates="lines")
+    account = relationship(Account, lazy="joined")
+    partner = relationship("Partner")
+    store = relationship("Store")
+
+
+class BankLineRule(IdMixin, TimestampMixin, Audited, db.Model):
+    """"Bank fee lines from bank X whose description matches P go to account 6100": a
+    statement line that no expected item explains is booked to ``account`` by the first
+    active rule (``sequence`` order) whose pattern (a regular expression, case-insensitive)
+    is found in the chosen field and whose sign and amount range fit."""
+    __tablename__ = "finance_bank_line_rule"
+
+    name: Mapped[str] = mapped_column(sa.String(128), unique=True, nullable=False)
+    sequence: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=10)
+    active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    bank_account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_bank_account.id"))
+    field: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="any")  # BANK_RULE_FIELDS
+    pattern: Mapped[str] = mapped_column(sa.String(256), nullable=False)
+    sign: Mapped[str | None] = mapped_column(sa.String(8))  # debit (money out) | credit (money in) | None: any
+    amount_min: Mapped[Decimal | None] = mapped_column(Money)  # on the absolute amount
+    amount_max: Mapped[Decimal | None] = mapped_column(Money)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_account.id"), nullable=False)
+    store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id"))
+    label: Mapped[str | None] = mapped_column(sa.String(128))
+
+    bank_account = relationship(BankAccount)
+    account = relationship(Account)
+    store = relationship("Store")
+
+    def __str__(self):
+        return self.name
+
+
+class PartnerBankAccount(IdMixin, TimestampMixin, Audited, db.Model):
+    """Where a supplier is paid: printed in the payment file of a payment run."""
+    __tablename__ = "finance_partner_bank"
+
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partner.id"), unique=True, nullable=False)
+    account_number: Mapped[str] = mapped_column(sa.String(64), nullable=False)  # IBAN or local number
+    bank_name: Mapped[str | None] = mapped_column(sa.String(128))
+    partner = relationship("Partner")
+
+    def __str__(self):
+        return self.account_number
+
+
+class PaymentRun(IdMixin, TimestampMixin, Audited, db.Model):
+    """A batch of supplier payments: due vendor bills selected, approved, exported as a
+    payment file for the bank, posted (payable debited per supplier, bank or payments in
+    transit credited). States: draft -> approved -> exported -> posted; cancelled before."""
+    __tablename__ = "finance_payment_run"
+    __table_args__ = (sa.CheckConstraint(
+        "state IN ('draft', 'approved', 'exported', 'posted', 'cancelled')", name="state"),)
+
+    state: Mapped[str] = mapped_column(sa.String(12), nullable=False, default="draft", index=True)
+    bank_account_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_bank_account.id"), nullable=False)
+    due_by: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    payment_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    credit_account_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_account.id"), nullable=False)
+    batch_booking: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)  # one bank line
+    total: Mapped[Decimal] = mapped_column(Money, nullable=False, default=Decimal("0"))
+    note: Mapped[str | None] = mapped_column(sa.String(256))
+    created_by: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_by: Mapped[str | None] = mapped_column(sa.String(64))
+    approved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    exported_by: Mapped[str | None] = mapped_column(sa.String(64))
+    exported_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    posted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    posted_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    entry_id: Mapped[int | None] = mapped_column(sa.ForeignKey("finance_entry.id"))
+    cancelled_by: Mapped[str | None] = mapped_column(sa.String(64))
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    bank_account = relationship(BankAccount)
+    credit_account = relationship(Account)
+    entry = relationship(Entry)
+    lines: Mapped[list["PaymentRunLine"]] = relationship(back_populates="run", order_by="PaymentRunLine.id",
+                                                         cascade="all, delete-orphan")
+
+    @property
+    def number(self) -> str:
+        return f"PR-{self.id:06d}" if self.id else "PR-new"
+
+    def __str__(self):
+        return self.number
+
+
+class PaymentRunLine(IdMixin, db.Model):
+    """A due bill (its open expected item) in a payment run. ``active_expected_id`` is
+    unique: a bill is in one open run at a time; NULL once the run is cancelled."""
+    __tablename__ = "finance_payment_run_line"
+
+    run_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_payment_run.id", ondelete="CASCADE"),
+                                        nullable=False, index=True)
+    expected_id: Mapped[int] = mapped_column(sa.ForeignKey("finance_expected_item.id"), nullable=False)
+    active_expected_id: Mapped[int | None] = mapped_column(sa.Integer, unique=True)
+    partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money, nullable=False)  # paid, positive
+    reference: Mapped[str | None] = mapped_column(sa.String(128))
+    due_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    payment_ref: Mapped[str | None] = mapped_column(sa.String(32))  # the payment (per supplier) it is part of
+
+    run = relationship(PaymentRun, back_populates="lines")
+    expected = relationship(ExpectedItem)
+    partner = relationship("Partner")

@@ -146,6 +146,16 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
                                fmt(sum((services.money(r.amount) for r in rows), services.ZERO))],
                         row_height=10.5)
 
+    if fig.get("statements"):
+        story.append(Paragraph(_("Bank statement balances"), H2))
+        states = {"ok": _("agrees"), "mismatch": _("MISMATCH"), "unknown": _("no balances")}
+        story += _table([_("Bank"), _("Statement"), _("Dates"), _("Opening"), _("Closing"), _("Balances")],
+                        [[s["bank"], _p(s["filename"]), f"{s['date_from']} – {s['date_to']}",
+                          "" if s["opening_balance"] is None else fmt(s["opening_balance"]),
+                          "" if s["closing_balance"] is None else fmt(s["closing_balance"]),
+                          _p(" ".join([str(states[s["state"]])] + s["messages"]))] for s in fig["statements"]],
+                        widths=[18 * mm, 35 * mm, 36 * mm, 22 * mm, 22 * mm, 53 * mm], numeric_cols=(3, 4))
+
     story.append(Spacer(1, 8 * mm))
     story.append(paragraph(_("Sign-off"), H2))
     sign = Table([[_("Prepared by"), "", _("Date"), ""], [_("Checked by"), "", _("Date"), ""],

@@ -928,7 +928,8 @@ def parse_csv(content: bytes, fmt_row: CsvFormat) -> list[dict]:
     reader.fieldnames = header
     wanted = [("date", fmt_row.date_column), ("amount", fmt_row.amount_column),
               ("reference", fmt_row.reference_column), ("description", fmt_row.description_column),
-              ("counterparty", fmt_row.counterparty_column), ("id", fmt_row.id_column)]
+              ("counterparty", fmt_row.counterparty_column), ("id", fmt_row.id_column),
+              ("balance", fmt_row.balance_column)]
     missing = [col for _k, col in wanted if col and col not in header]
     if missing:
         raise StatementError(_("Line 1: the column(s) %(missing)s of the format '%(fmt)s' are not in the file "
@@ -955,9 +956,18 @@ def parse_csv(content: bytes, fmt_row: CsvFormat) -> list[dict]:
             errors.append(_("line %(n)s: the amount '%(value)s' is not a number", n=i, value=raw_amount.strip()))
             continue
         get = lambda col: ((rec.get(col) or "").strip() or None) if col else None  # noqa: E731
+        balance = None
+        if fmt_row.balance_column and get(fmt_row.balance_column):
+            try:
+                balance = _parse_amount(get(fmt_row.balance_column), fmt_row.decimal_comma)
+            except (ValueError, InvalidOperation):
+                errors.append(_("line %(n)s: the balance '%(value)s' is not a number", n=i,
+                                value=get(fmt_row.balance_column)))
+                continue
         rows.append(dict(line_no=i, date=date, amount=amount, reference=get(fmt_row.reference_column),
                          description=get(fmt_row.description_column),
-                         counterparty=get(fmt_row.counterparty_column), bank_id=get(fmt_row.id_column)))
+                         counterparty=get(fmt_row.counterparty_column), bank_id=get(fmt_row.id_column),
+                         balance=balance))
     if errors:
         more = len(errors) - 10
         text = "; ".join(errors[:10]) + (_(" (and %(n)s more)", n=more) if more > 0 else "")
@@ -1046,11 +1056,20 @@ def parse_camt053(content: bytes) -> tuple[str | None, list[dict]]:
 
 
 def import_statement(content: bytes, *, filename: str, bank_code: str | None = None,
-                     format: str | None = None) -> Statement:
+                     format: str | None = None, opening_balance=None, closing_balance=None) -> Statement:
     """Import a statement file (CSV with the bank's column mapping, or CAMT.053 XML).
 
     All or nothing: a bad line names the line and the reason and nothing is written; the
-    same file twice (content hash) or a line imported before (per-line key) is refused."""
+    same file twice (content hash) or a line imported before (per-line key) is refused.
+    The opening and closing balances come from the file (CAMT ``Bal``, a CSV running
+    balance column) or from ``opening_balance`` / ``closing_balance``, which win; they are
+    checked (statement_balances.balance_checks) but a mismatch refuses nothing."""
+    from addons.finance import statement_balances
+    from addons.finance.manual_entries import check_amount
+    given_open = (check_amount(opening_balance, _("The opening balance"), allow_negative=True)
+                  if opening_balance not in (None, "") else None)
+    given_close = (check_amount(closing_balance, _("The closing balance"), allow_negative=True)
+                   if closing_balance not in (None, "") else None)
     if isinstance(content, str):
         content = content.encode("utf-8")
     if not content or not content.strip():
@@ -1063,6 +1082,7 @@ def import_statement(content: bytes, *, filename: str, bank_code: str | None = N
     file_hash = hashlib.sha256(content).hexdigest()
     if fmt_name == "camt053":
         iban, rows = parse_camt053(content)
+        file_open, file_close = statement_balances.camt_balances(content)
         if bank_code is None and iban:
             bank = db.session.scalar(sa.select(BankAccount).where(BankAccount.iban == iban))
             if bank is None:
@@ -1078,6 +1098,8 @@ def import_statement(content: bytes, *, filename: str, bank_code: str | None = N
             raise ValidationError(_("Bank account %(bank)s has no CSV format; choose one in Finance > Bank "
                                     "accounts.", bank=bank.code))
         rows = parse_csv(content, bank.csv_format)
+        # a running balance that jumps shows as a statement that does not add up: not refused
+        file_open, file_close, _problems = statement_balances.csv_running_balances(rows)
     earlier = db.session.scalar(sa.select(Statement).where(Statement.file_hash == file_hash))
     if earlier is not None:
         raise Conflict(_("This statement file was already imported on %(when)s as '%(name)s' (statement "
@@ -1105,7 +1127,9 @@ def import_statement(content: bytes, *, filename: str, bank_code: str | None = N
                          ref=dup["reference"] or "-", bank=bank.code, count=len(existing), total=len(rows)))
     stmt = Statement(bank_account_id=bank.id, filename=filename[:256], file_hash=file_hash, format=fmt_name,
                      date_from=min(r["date"] for r in rows), date_to=max(r["date"] for r in rows),
-                     line_count=len(rows), total=sum((r["amount"] for r in rows), ZERO), imported_by=_actor())
+                     line_count=len(rows), total=sum((r["amount"] for r in rows), ZERO), imported_by=_actor(),
+                     opening_balance=given_open if given_open is not None else file_open,
+                     closing_balance=given_close if given_close is not None else file_close)
     db.session.add(stmt)
     db.session.flush()
     db.session.execute(sa.insert(StatementLine), [
@@ -1289,7 +1313,16 @@ def undo_match(match_id: int) -> Match:
         raise NotFound(_("There is no match %(id)s.", id=match_id))
     if m.state != "active":
         raise Conflict(_("Match %(id)s was already undone.", id=match_id))
+    if m.method == "run":
+        raise Conflict(_("Match %(id)s settles bills paid by a payment run; it cannot be undone.", id=match_id))
     check_period_open(m.date)
+    if m.method in ("booked", "rule"):  # a line booked to an account: reverse exactly what was posted
+        reverse_entry(m.entry_id, memo=_("Undo of reconciliation %(id)s", id=m.id))
+        db.session.execute(sa.update(MatchLine).where(MatchLine.match_id == m.id).values(active_line_id=None))
+        m.state = "undone"
+        m.undone_at = utcnow()
+        db.session.flush()
+        return m
     lines = db.session.scalars(sa.select(StatementLine).join(MatchLine, MatchLine.statement_line_id ==
                                                              StatementLine.id).where(MatchLine.match_id == m.id)).all()
     items = db.session.scalars(sa.select(ExpectedItem).join(MatchExpected, MatchExpected.expected_id ==
@@ -1406,7 +1439,11 @@ def auto_reconcile(bank_code: str | None = None, rule_ids: list[int] | None = No
                     used_items.add(best[1]["id"])
                     ln["matched"] = True
                     pairs.append((ln, best[1], rule))
-    return _save_auto_matches(pairs)
+    result = _save_auto_matches(pairs)
+    if not rule_ids:  # then the lines no expected item explains, by the bank-line rules
+        from addons.finance.bank_rules import apply_bank_rules
+        result.update(apply_bank_rules(bank_filter))
+    return result
 
 
 def _save_auto_matches(pairs) -> dict:
@@ -1752,7 +1789,19 @@ def reconciliation_figures(store_id: int, date_from, date_to) -> dict:
         "cash_over_short_total": over_short_total,
         "differences": differences,
         "days": [days[d] for d in sorted(days)],
+        "statements": _statement_balances_of(store_id, d0, d1),
     }
+
+
+def _statement_balances_of(store_id, d0, d1) -> list[dict]:
+    """The balance checks of the statements the period's bank lines come from."""
+    from addons.finance import statement_balances as sb
+    stmts = sb.statements_for_store(store_id, d0, d1)
+    checks = sb.balance_checks(stmts)
+    return [dict(id=s.id, bank=s.bank_account.code, filename=s.filename, date_from=s.date_from, date_to=s.date_to,
+                 opening_balance=s.opening_balance, closing_balance=s.closing_balance,
+                 state=checks[s.id]["state"], messages=[str(x) for x in checks[s.id]["messages"]])
+            for s in stmts]
 
 
 def summary_figures(fig: dict) -> list[tuple[str, str]]:
@@ -1771,3 +1820,29 @@ def summary_figures(fig: dict) -> list[tuple[str, str]]:
         (_("Bank lines not expected"), fmt(fig["unmatched_bank_total"])),
     ]
     return rows
+
+
+# =========================================================================================
+# Manual entries, bank-line rules, statement balances, supplier payments, AP ageing
+# (their own modules; named here so other code keeps importing only ``services``)
+# =========================================================================================
+
+_REEXPORTS = {
+    "addons.finance.manual_entries": ("create_manual_entry", "update_manual_entry", "delete_manual_entry",
+                                      "approve_manual_entry", "post_manual_entry", "reverse_manual_entry",
+                                      "get_manual_entry", "second_approval_limit"),
+    "addons.finance.bank_rules": ("book_statement_line", "create_bank_rule", "apply_bank_rules", "validate_rule"),
+    "addons.finance.statement_balances": ("balance_checks",),
+    "addons.finance.payment_runs": ("create_payment_run", "approve_payment_run", "export_payment_run",
+                                    "post_payment_run", "cancel_payment_run", "get_payment_run"),
+    "addons.finance.ageing": ("ap_ageing", "ap_ageing_pdf"),
+}
+_REEXPORTED = {name: module for module, names in _REEXPORTS.items() for name in names}
+
+
+def __getattr__(name):  # imported on first use: those modules import this one
+    module = _REEXPORTED.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+    return getattr(importlib.import_module(module), name)

@@ -67,7 +67,7 @@ def test_demo_staff_roles_and_store_limits(session):
     for name, user in users.items():
         assert user.check_password(DEMO_PASSWORD), name
     can = lambda name, code: user_can(users[name], code)  # noqa: E731
-    assert can("cashier1", "pos.sell") and not can("cashier1", "finance.entry.post")
+    assert can("cashier1", "pos.sell") and not can("cashier1", "finance.post_manual")
     assert not can("cashier1", "core.product.edit")
     assert can("manager1", "warehouse.transfer.ship") and can("manager1", "pos.refund")
     assert can("clerk1", "warehouse.count.validate") and not can("clerk1", "pos.sell")

@@ -70,7 +70,7 @@ def test_admin_import_then_match_by_hand_then_undo(client_as, hook, stores):
 
 
 def test_api_entries_and_bad_input(api_client):
-    api = api_client("finance.entry.read", "finance.entry.post", "finance.entry.reverse", "finance.entry.edit")
+    api = api_client("finance.entry.read", "finance.post_manual", "finance.entry.reverse", "finance.entry.edit")
     before = entries_count()
     r = api.post("/api/v1/finance/entries", json={"journal": "MISC", "date": "2026-11-20", "lines": [
         {"account": "1000", "debit": "10.00"}, {"account": "3000", "credit": "9.00"}]})
