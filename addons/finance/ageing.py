@@ -101,14 +101,15 @@ def ap_ageing_pdf(as_of=None, partner_id=None) -> tuple[bytes, int]:
     """The AP ageing as PDF (the same helpers and figures as the other finance reports)."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
-    from reportlab.platypus import Paragraph, Spacer
+    from reportlab.platypus import Spacer
     from addons.finance import reports
+    from core.pdf import paragraph
     from addons.finance.services import fmt
     fig = ap_ageing(as_of, partner_id)
     title = _("Accounts payable ageing as of %(date)s", date=fig["as_of"])
     buf = io.BytesIO()
     doc = reports._doc(buf, title, pagesize=landscape(A4))
-    story = [Paragraph(title, reports.H1)]
+    story = [paragraph(title, reports.H1)]
     keys = [b["key"] for b in fig["buckets"]]
     header = [_("Supplier")] + [b["title"] for b in fig["buckets"]] + [_("Not from bills"), _("Total")]
     story += reports._table(
@@ -119,7 +120,7 @@ def ap_ageing_pdf(as_of=None, partner_id=None) -> tuple[bytes, int]:
         total=[_("Total")] + [fmt(fig["totals"][k]) for k in keys] + [fmt(fig["totals"]["not_from_bills"]),
                                                                        fmt(fig["totals"]["total"])])
     story.append(Spacer(1, 4 * mm))
-    story.append(Paragraph(_("Accounts payable balance in the books: %(amount)s.", amount=fmt(fig["account_balance"]))
+    story.append(paragraph(_("Accounts payable balance in the books: %(amount)s.", amount=fmt(fig["account_balance"]))
                            if fig["agrees_with_books"] else
                            _("THE AGEING (%(total)s) DOES NOT EQUAL THE PAYABLE BALANCE (%(amount)s).",
                              total=fmt(fig["totals"]["total"]), amount=fmt(fig["account_balance"])), reports.BODY))

@@ -147,7 +147,7 @@ def reconciliation_pdf(store_id: int, date_from, date_to, *, detail: bool = Fals
                         row_height=10.5)
 
     if fig.get("statements"):
-        story.append(Paragraph(_("Bank statement balances"), H2))
+        story.append(paragraph(_("Bank statement balances"), H2))
         states = {"ok": _("agrees"), "mismatch": _("MISMATCH"), "unknown": _("no balances")}
         story += _table([_("Bank"), _("Statement"), _("Dates"), _("Opening"), _("Closing"), _("Balances")],
                         [[s["bank"], _p(s["filename"]), f"{s['date_from']} – {s['date_to']}",
