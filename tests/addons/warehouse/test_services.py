@@ -44,12 +44,21 @@ def test_moving_average_cost(wh):
     s.receive(wh.cola.id, wh.loc_a.id, D(10), D("2.00"), source="PO1")
     assert s.average_cost(wh.cola.id) == D("2.0000")
     s.receive(wh.cola.id, wh.loc_b.id, D(30), D("3.00"), source="PO2")
-    # (10 x 2 + 30 x 3) / 40 = 2.75
+    # each warehouse its own average; the product's is weighted by stock: (10 x 2 + 30 x 3) / 40
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("2.0000")
+    assert s.average_cost(wh.cola.id, wh.wh_b.id) == D("3.0000")
     assert s.average_cost(wh.cola.id) == D("2.7500")
-    s.issue(wh.cola.id, wh.loc_a.id, D(10), source="SO")
+    s.receive(wh.cola.id, wh.loc_a.id, D(10), D("3.00"), source="PO2b")
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("2.5000")  # (10 x 2 + 10 x 3) / 20
+    sold = s.issue(wh.cola.id, wh.loc_a.id, D(20), source="SO")
+    assert sold.unit_cost == D("2.5000") and sold.value == D("50.00")
+    # from zero stock: the received cost; then a sale into negative stock at the last average
     s.receive(wh.cola.id, wh.loc_a.id, D(10), D("4.00"), source="PO3")
-    # (30 x 2.75 + 10 x 4) / 40 = 3.0625
-    assert s.average_cost(wh.cola.id) == D("3.0625")
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("4.0000")
+    assert s.average_cost(wh.cola.id) == D("3.2500")  # (10 x 4 + 30 x 3) / 40
+    rows = {(r["warehouse_id"], r["product_id"]): r for r in s.average_costs(product_ids=[wh.cola.id])}
+    assert rows[(wh.wh_a.id, wh.cola.id)]["average_cost"] == D("4.0000")
+    assert rows[(wh.wh_b.id, wh.cola.id)]["on_hand"] == D(30)
     # a product never received: its list cost
     assert s.average_cost(wh.crisps.id) == D("4.0000")
 
