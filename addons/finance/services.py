@@ -860,11 +860,14 @@ def post_stock_moves(moves) -> Entry | None:
         src_usage, dst_usage = m.from_usage, m.to_usage
         src_store = m.from_store_id if src_usage in ("internal", "transit") else None
         dst_store = m.to_store_id if dst_usage in ("internal", "transit") else None
-        # a virtual side (customer, loss, scrap, supplier) belongs to the store on the other side
+        # a virtual side (customer, loss, scrap, supplier) belongs to the store on the other
+        # side; against transit (goods damaged or missing on the way) to the posting's store
+        # (the receiving one)
+        owner = getattr(m, "store_id", None)
         if src_usage not in ("internal", "transit"):
-            src_store = dst_store
+            src_store = dst_store if dst_usage == "internal" else owner
         if dst_usage not in ("internal", "transit"):
-            dst_store = src_store
+            dst_store = m.from_store_id if src_usage == "internal" else owner
         src_role, dst_role = _STOCK_SIDE_ROLES.get(src_usage), _STOCK_SIDE_ROLES.get(dst_usage)
         if src_role is None or dst_role is None:
             continue
