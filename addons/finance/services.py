@@ -891,6 +891,11 @@ def post_stock_moves(moves) -> Entry | None:
                       source_type=SRC_STOCK, source_id=first.id, source_ref=document, source_checked=True)
 
 
+# what a revaluation's value is set against: a bill's price difference against GRNI (the
+# bill clears it), stock sold below zero (costed at the last average) against COGS
+_REVALUATION_COUNTERPART = {"price": "grni", "negative": "cogs"}
+
+
 def post_stock_revalued(revaluations) -> Entry | None:
     """Stock on hand revalued (a bill priced differently from its receipt) -> the store's
     inventory against goods received not invoiced (the bill then clears GRNI by as much)."""
@@ -900,7 +905,7 @@ def post_stock_revalued(revaluations) -> Entry | None:
     first = revaluations[0]
     for r in revaluations:
         store_id = getattr(r, "store_id", None)
-        counter = role_account_id("grni" if getattr(r, "reason", "price") == "price" else "price_variance")
+        counter = role_account_id(_REVALUATION_COUNTERPART.get(getattr(r, "reason", "price"), "price_variance"))
         acc.add(role_account_id("stock"), r.value, label=str(_STOCK_LABELS["internal"]), store_id=store_id)
         acc.add(counter, -money(r.value), label=_("Revaluation %(document)s", document=r.source or r.id),
                 store_id=store_id)

@@ -37,7 +37,10 @@ def o2o_stock_revalued(revaluations):
     ``id``, ``product_id``, ``warehouse_id``, ``store_id`` (None for a central warehouse),
     ``value`` (Decimal at the currency's precision, positive: the stock is worth more),
     ``quantity`` (the stock on hand it was spread over), ``reason`` (``"price"``: a bill's
-    price differs from the receipt's; the counterpart is goods received not invoiced),
+    price differs from the receipt's; the counterpart is goods received not invoiced;
+    ``"negative"``: a receipt refilled stock that had been sold below zero at the last known
+    average, and the stock's value is set to stock x the new average; the counterpart is cost
+    of goods sold),
     ``source`` (the document, e.g. the bill number), ``value_date`` and ``done_at``.
 
     Fired inside the caller's transaction; the valuation counts the row from its

@@ -658,7 +658,10 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
     if receipts:
         _update_average_costs(conn, drv, receipts, now)
     ids = _insert_moves(conn, drv, clean, user_id, now, value_date)
+    short = _receipts_from_below_zero(receipts) if receipts else []
     if not rows and not _listened():
+        if short:
+            _settle_below_zero(short, now, value_date, user_id, clean[0][6])
         return ids
     new_instance = _new_move
     out = []
@@ -679,7 +682,61 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
         out.append(obj)
     session.add_all(out)
     fire("o2o_stock_moved", moves=out)
+    if short:
+        _settle_below_zero(short, now, value_date, user_id, clean[0][6])
     return out
+
+
+def _receipts_from_below_zero(receipts) -> list[tuple[int, int, Decimal]]:
+    """The (product, warehouse, stock now) of the receipts of this posting that started from
+    zero or below (one read of the quants; receipts only, never a sale)."""
+    keys = sorted(receipts)
+    stock = {(r.product_id, r.warehouse_id): Decimal(str(r.q)) for r in _session().execute(
+        sa.select(quant_t.c.product_id, quant_t.c.warehouse_id, sa.func.sum(quant_t.c.on_hand).label("q"))
+        .where(sa.tuple_(quant_t.c.product_id, quant_t.c.warehouse_id).in_(keys))
+        .group_by(quant_t.c.product_id, quant_t.c.warehouse_id))}
+    return [(p, w, stock.get((p, w), _D0)) for p, w in keys
+            if stock.get((p, w), _D0) - receipts[(p, w)][0] <= EPS]
+
+
+def _settle_below_zero(short, now, value_date, user_id, source) -> None:
+    """Goods sold from zero or negative stock left at the last known average; the receipt
+    that refills the shelf sets the real cost. What the ledger's value then differs from
+    stock x the new average (what those sales should have cost, and rounding left over at
+    zero) is revalued against cost of goods sold (reason "negative"), so the value of the
+    stock is never a residue of the shortage."""
+    session = _session()
+    rv_t = Revaluation.__table__
+    rows = []
+    for pid, wh_id, held in short:
+        locs = sa.select(loc_t.c.id).where(loc_t.c.warehouse_id == wh_id, loc_t.c.usage == INTERNAL).scalar_subquery()
+        value = sa.func.coalesce(move_t.c.value, 0)
+        ledger = session.execute(sa.select(
+            sa.select(sa.func.coalesce(sa.func.sum(value), 0)).where(
+                move_t.c.product_id == pid, move_t.c.state == "done", move_t.c.to_location_id.in_(locs))
+            .scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(value), 0)).where(
+                move_t.c.product_id == pid, move_t.c.state == "done", move_t.c.from_location_id.in_(locs))
+            .scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(rv_t.c.value), 0)).where(
+                rv_t.c.product_id == pid, rv_t.c.warehouse_id == wh_id).scalar_subquery(),
+            sa.select(cost_t.c.average_cost).where(cost_t.c.product_id == pid, cost_t.c.warehouse_id == wh_id)
+            .scalar_subquery())).one()
+        booked = (Decimal(str(ledger[0])) - Decimal(str(ledger[1])) + Decimal(str(ledger[2]))).quantize(C2, ROUND_HALF_UP)
+        target = (held * Decimal(str(ledger[3] or 0))).quantize(C2, ROUND_HALF_UP)
+        if target != booked:
+            rows.append(Revaluation(product_id=pid, warehouse_id=wh_id, value=target - booked, quantity=held,
+                                    reason="negative", source=source, value_date=value_date, user_id=user_id,
+                                    done_at=now))
+    if not rows:
+        return
+    stores = dict(session.execute(sa.select(Warehouse.id, Warehouse.store_id)
+                                  .where(Warehouse.id.in_({r.warehouse_id for r in rows}))).all())
+    session.add_all(rows)
+    session.flush()
+    for r in rows:
+        r.store_id = stores.get(r.warehouse_id)
+    fire("o2o_stock_revalued", revaluations=rows)
 
 
 # receipts from these (and from another warehouse) move the average cost of the warehouse

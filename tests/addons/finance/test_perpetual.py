@@ -240,3 +240,21 @@ def test_valuation_as_of_a_day_matches_the_books_of_that_day(books):
     assert_identity(w, first)
     assert_identity(w, second)
     assert w.ws.valuation(as_of=dt.date(2026, 2, 28))["rows"] == []
+
+
+def test_goods_sold_below_zero_are_trued_up_against_cogs_when_the_shelf_is_refilled(books):
+    from addons.warehouse.models import Location
+    w = books
+    w.ws.receive(w.tea.id, w.loc_a, D(2), D("2.00"), source="R1")
+    shelf = Location(code="PVA/FLOOR", name="Shop floor", usage="internal", warehouse_id=w.wh_a.id,
+                     parent_id=w.loc_a, allow_negative=True)   # what a till sale below zero looks like
+    db.session.add(shelf)
+    db.session.flush()
+    w.ws.issue(w.tea.id, shelf.id, D(5), source="TILL-NEG")       # 2 on hand elsewhere: A at -3, 5 x 2.00
+    assert account_balance(w, "cogs", w.a.id) == D("10.00")
+    w.ws.receive(w.tea.id, shelf.id, D(10), D("3.00"), source="R2")   # from -3 to 7, at 3.00
+    # the 3 sold below zero cost 3.00, not 2.00: 3.00 more COGS, stock worth 7 x 3.00
+    assert account_balance(w, "cogs", w.a.id) == D("13.00")
+    assert account_balance(w, "stock", w.a.id) == D("21.00")
+    assert w.ws.valuation_by_store()[w.a.id] == D("21.00")
+    assert_identity(w)
