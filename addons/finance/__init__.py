@@ -166,3 +166,18 @@ def o2o_refund_posted(refund):
     services = _auto()
     if services:
         services.post_refund(refund)
+
+
+@hookimpl(optionalhook=True)
+def o2o_stock_moved(moves):
+    # perpetual inventory: every stock posting with a value is booked in the same transaction
+    services = _auto()
+    if services:
+        services.post_stock_moves(moves)
+
+
+@hookimpl(optionalhook=True)
+def o2o_stock_revalued(revaluations):
+    services = _auto()
+    if services:
+        services.post_stock_revalued(revaluations)

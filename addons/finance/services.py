@@ -33,6 +33,7 @@ from core.db import created_in_this_transaction, db, persistent_from_row, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import _, _l
 from core.models import Store
+from core.timeutil import local_date
 from addons.finance.models import (Account, AccountRole, BackfillRun, BankAccount, CsvFormat, Entry, EntryLine,
                                    ExpectedItem, Journal, Match, MatchBatch, MatchExpected, MatchLine, MatchRule,
                                    PaymentMethodAccount, Period, Statement, StatementLine, StoreJournal,
@@ -53,6 +54,8 @@ SRC_REVERSAL = "reversal"
 SRC_MATCH = "finance_match"
 SRC_MATCH_BATCH = "finance_match_batch"
 SRC_MATCH_UNDO = "finance_match_undo"
+SRC_STOCK = "stock_move"            # one stock posting; source id = its first move's id
+SRC_REVALUATION = "stock_revaluation"  # source id = the first revaluation row's id
 
 EVENT_SOURCES = {
     "o2o_order_paid": SRC_ORDER,
@@ -126,6 +129,8 @@ CHART = [
     ("4100", "Sales returns and refunds", "income", False),
     ("4900", "Cash rounding", "income", False),
     ("5000", "Cost of goods sold", "expense", False),
+    ("5100", "Purchase price variance", "expense", False),
+    ("5200", "Stock losses (shrinkage and scrap)", "expense", False),
     ("6100", "Card and wallet fees", "expense", False),
     ("6900", "Cash over and short", "expense", False),
     ("6950", "Petty cash paid from tills", "expense", False),
@@ -136,6 +141,9 @@ ROLES = {
     "receivable": "1200", "cash_in_transit": "1030", "cash_over_short": "6900", "cash_in_out": "6950",
     "stock": "1300", "grni": "2050", "payable": "2000", "bank_fees": "6100", "writeoff": "6990",
     "suspense": "2900", "bank": "1000",
+    # perpetual inventory: what stock leaving or coming back posts against
+    "cogs": "5000", "stock_loss": "5200", "scrap": "5200", "price_variance": "5100",
+    "stock_transit": "1300",  # goods between stores: the inventory account, lines without a store
 }
 PAYMENT_METHODS = [  # code, account, settlement, fee percent
     ("cash", "1010", "cash_deposit", "0"),
@@ -151,6 +159,7 @@ JOURNALS = [
     ("CARD", "Card provider clearing", "clearing", "1120"),
     ("WALLET", "Mobile wallet clearing", "clearing", "1130"),
     ("MISC", "Miscellaneous", "general", None),
+    ("STOCK", "Stock valuation", "general", "1300"),
 ]
 RULES = [
     # name, sequence, kind, match_reference, tolerance, window
@@ -742,9 +751,26 @@ def post_session_closed(pos_session) -> Entry | None:
     return entry
 
 
+def _stock_posted(document: str | None) -> bool:
+    """Whether the stock moves of a document were posted (perpetual inventory)."""
+    if not document:
+        return False
+    return db.session.connection().execute(
+        sa.select(Entry.__table__.c.id).where(Entry.__table__.c.source_type == SRC_STOCK,
+                                              Entry.__table__.c.source_ref == str(document)[:64]).limit(1)
+    ).first() is not None
+
+
 def post_goods_received(receipt) -> Entry | None:
-    """Receipt -> stock debited, goods received not invoiced credited, at the receipt value."""
+    """Receipt -> stock debited, goods received not invoiced credited, at the receipt value.
+
+    Only for receipts whose stock moves were not posted (received before perpetual
+    inventory, backfilled): a receipt's moves post Dr inventory / Cr GRNI themselves
+    (``post_stock_moves``), at the same value to the cent, so posting it here too would
+    count the goods twice."""
     if find_posting(SRC_RECEIPT, receipt.id) is not None:
+        return None
+    if _stock_posted(getattr(receipt, "number", None)):
         return None
     value = ZERO
     for ln in getattr(receipt, "lines", None) or ():
@@ -777,7 +803,22 @@ def post_vendor_bill(bill) -> Entry | None:
     number = getattr(bill, "number", None) or str(bill.id)
     date = _as_date(getattr(bill, "bill_date", None))
     acc = _Lines()
-    acc.add(role_account_id("grni"), net, label=_("Bill %(number)s", number=number), partner_id=partner_id)
+    grni_id = role_account_id("grni")
+    lines = list(getattr(bill, "lines", None) or ())
+    if lines and all(getattr(ln, "received_value", None) is not None for ln in lines):
+        # perpetual inventory: GRNI cleared at what the receipt put in it (plus what a
+        # revaluation of the stock on hand moved into inventory); the rest of a price
+        # difference (stock already gone) is price variance
+        for ln in lines:
+            store_id = getattr(ln, "store_id", None)
+            acc.add(grni_id, money(ln.received_value) + money(getattr(ln, "inventory_value", 0)),
+                    label=_("Bill %(number)s", number=number), partner_id=partner_id, store_id=store_id)
+            acc.add(role_account_id("price_variance"), money(getattr(ln, "price_variance", 0)),
+                    label=_("Price variance %(number)s", number=number), store_id=store_id)
+        if acc.balance() != net:  # the lines and the bill's net disagree: the bill's net rules
+            acc.add(grni_id, net - acc.balance(), label=_("Bill %(number)s", number=number), partner_id=partner_id)
+    else:
+        acc.add(grni_id, net, label=_("Bill %(number)s", number=number), partner_id=partner_id)
     acc.add(role_account_id("tax_purchase"), tax, label=_("Input tax"))
     acc.add(role_account_id("payable"), -total, label=_("Bill %(number)s", number=number), partner_id=partner_id)
     if acc.balance():
@@ -790,6 +831,109 @@ def post_vendor_bill(bill) -> Entry | None:
                    reference=getattr(bill, "supplier_ref", None) or number, source_type=SRC_BILL,
                    source_id=bill.id, set_amount=True)
     return entry
+
+
+# perpetual inventory: the account each side of a stock move posts to, by location usage
+_STOCK_SIDE_ROLES = {"internal": "stock", "transit": "stock_transit", "customer": "cogs", "inventory": "stock_loss",
+                     "scrap": "scrap", "supplier": "grni"}
+_STOCK_LABELS = {"internal": _l("Inventory"), "transit": _l("Inventory in transit"),
+                 "customer": _l("Cost of goods sold"), "inventory": _l("Stock loss"), "scrap": _l("Scrap"),
+                 "supplier": _l("Goods received not invoiced")}
+
+
+def post_stock_moves(moves) -> Entry | None:
+    """One stock posting (the moves of one ``o2o_stock_moved`` call) -> one entry in the
+    STOCK journal, dated the posting's ``value_date``, source = the stock document: each
+    move's value leaves the account of its source side and enters the account of its
+    destination side (stock of a store, inventory in transit, cost of goods sold, stock
+    loss, scrap, GRNI), every line with a store (the store of the stock side; none for
+    transit). Moves within one store cancel out; a posting without value posts nothing.
+
+    Reads nothing per line: the moves carry value, usages and stores; accounts and roles
+    come from the cached setup."""
+    if not moves:
+        return None
+    roles = books_setup().roles
+    acc = _Lines()
+    first = moves[0]
+    for m in moves:
+        value = getattr(m, "value", None)
+        if not value:
+            continue
+        src_usage, dst_usage = m.from_usage, m.to_usage
+        src_store = m.from_store_id if src_usage in ("internal", "transit") else None
+        dst_store = m.to_store_id if dst_usage in ("internal", "transit") else None
+        # a virtual side (customer, loss, scrap, supplier) belongs to the store on the other
+        # side; against transit (goods damaged or missing on the way) to the posting's store
+        # (the receiving one)
+        owner = getattr(m, "store_id", None)
+        if src_usage not in ("internal", "transit"):
+            src_store = dst_store if dst_usage == "internal" else owner
+        if dst_usage not in ("internal", "transit"):
+            dst_store = m.from_store_id if src_usage == "internal" else owner
+        src_role, dst_role = _STOCK_SIDE_ROLES.get(src_usage), _STOCK_SIDE_ROLES.get(dst_usage)
+        if src_role is None or dst_role is None:
+            continue
+        src_acc, dst_acc = roles.get(src_role), roles.get(dst_role)
+        if src_acc is None or dst_acc is None:
+            raise ValidationError(_("No account is configured for '%(role)s' (Finance > Account roles).",
+                                    role=src_role if src_acc is None else dst_role))
+        partner = getattr(m, "partner_id", None)
+        acc.add(dst_acc, value, label=str(_STOCK_LABELS[dst_usage]), store_id=dst_store,
+                partner_id=partner if dst_role == "grni" else None)
+        acc.add(src_acc, -value, label=str(_STOCK_LABELS[src_usage]), store_id=src_store,
+                partner_id=partner if src_role == "grni" else None)
+    lines = acc.lines()
+    if not lines:
+        return None
+    document = getattr(first, "source", None) or str(first.id)
+    store_id = getattr(first, "store_id", None)
+    return post_entry("STOCK" if "STOCK" in books_setup().journals else "MISC",
+                      getattr(first, "value_date", None) or local_date(getattr(first, "done_at", None), store_id),
+                      lines, memo=_("Stock %(document)s", document=document), store_id=store_id,
+                      source_type=SRC_STOCK, source_id=first.id, source_ref=document, source_checked=True)
+
+
+# what a revaluation's value is set against: a bill's price difference against GRNI (the
+# bill clears it), stock sold below zero (costed at the last average) against COGS
+_REVALUATION_COUNTERPART = {"price": "grni", "negative": "cogs"}
+
+
+def post_stock_revalued(revaluations) -> Entry | None:
+    """Stock on hand revalued (a bill priced differently from its receipt) -> the store's
+    inventory against goods received not invoiced (the bill then clears GRNI by as much)."""
+    if not revaluations:
+        return None
+    acc = _Lines()
+    first = revaluations[0]
+    for r in revaluations:
+        store_id = getattr(r, "store_id", None)
+        counter = role_account_id(_REVALUATION_COUNTERPART.get(getattr(r, "reason", "price"), "price_variance"))
+        acc.add(role_account_id("stock"), r.value, label=str(_STOCK_LABELS["internal"]), store_id=store_id)
+        acc.add(counter, -money(r.value), label=_("Revaluation %(document)s", document=r.source or r.id),
+                store_id=store_id)
+    lines = acc.lines()
+    if not lines:
+        return None
+    store_id = getattr(first, "store_id", None)
+    document = getattr(first, "source", None) or str(first.id)
+    return post_entry("STOCK" if "STOCK" in books_setup().journals else "MISC", first.value_date, lines,
+                      memo=_("Stock revaluation %(document)s", document=document), store_id=store_id,
+                      source_type=SRC_REVALUATION, source_id=first.id, source_ref=document, source_checked=True)
+
+
+def inventory_by_store(as_of=None) -> dict:
+    """The inventory account's balance (and inventory in transit's, when another account)
+    per store up to ``as_of`` (a date, inclusive): {store id or None: Decimal}. The figure
+    the stock valuation per store equals."""
+    roles = books_setup().roles
+    ids = {roles[r] for r in ("stock", "stock_transit") if r in roles}
+    line_t = EntryLine.__table__
+    stmt = (sa.select(line_t.c.store_id, func.sum(line_t.c.debit - line_t.c.credit))
+            .where(line_t.c.account_id.in_(ids)).group_by(line_t.c.store_id))
+    if as_of is not None:
+        stmt = stmt.where(line_t.c.date <= _as_date(as_of))
+    return {store: money(Decimal(str(total or 0))) for store, total in db.session.execute(stmt)}
 
 
 def cancel_order_posting(order, reason=None) -> Entry | None:

@@ -56,6 +56,10 @@ def o2o_settings():
         "PURCHASING_DC_WAREHOUSE": "",
         "PURCHASING_DEFAULT_LEAD_TIME": 7,
         "PURCHASING_PAYMENT_TERM_DAYS": 30,
+        # a bill priced differently from its receipt: "inventory" revalues the stock still on
+        # hand in the warehouse (the rest, already gone, is price variance); "ppv" sends all
+        # of the difference to the price-variance account
+        "PURCHASING_PRICE_VARIANCE": "inventory",
     }
 
 

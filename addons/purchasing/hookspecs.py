@@ -35,7 +35,13 @@ def o2o_vendor_bill_posted(bill):
     ``bill`` has ``id``, ``number`` (``BILL/2026/00001``), ``supplier_id``, ``supplier_ref``
     (the supplier's invoice number), ``order_id`` (or None), ``bill_date``, ``due_date``
     (dates), ``net_total``, ``tax_total``, ``total`` (Decimal, 2 decimals) and ``lines``, each
-    with ``product_id``, ``quantity``, ``unit_price`` (net), ``net_amount``, ``tax_amount``.
+    with ``product_id``, ``quantity``, ``unit_price`` (net), ``net_amount``, ``tax_amount``,
+and, for perpetual inventory, ``store_id`` (the order's store), ``received_value`` (the
+billed quantity at the receipt's cost: what the receipt put in goods received not
+invoiced), ``inventory_value`` (the share of the price difference still on hand, already
+revalued in the warehouse, which fired ``o2o_stock_revalued`` for it) and
+``price_variance`` (the rest: stock already gone, or all of it when
+``PURCHASING_PRICE_VARIANCE = "ppv"``); ``net_amount`` = the three added up.
 
     Fired inside the posting transaction, once per bill.
     """

@@ -786,7 +786,39 @@ def _post(bill: VendorBill) -> None:
     if bill.order is not None:
         _refresh_order_state(bill.order)
         _session().flush()
+    _price_difference(bill)
     fire("o2o_vendor_bill_posted", bill=bill)
+
+
+def _price_difference(bill: VendorBill) -> None:
+    """What each line's price difference from its receipt does (perpetual inventory): sets
+    on every line ``received_value`` (billed quantity at the receipt's cost: what the
+    receipt put in goods received not invoiced), ``inventory_value`` (the share of the
+    difference still on hand in the order's warehouse, revalued there by the warehouse),
+    ``price_variance`` (the rest: stock already gone, or everything when
+    PURCHASING_PRICE_VARIANCE is "ppv") and ``store_id``. net_amount = the three added up."""
+    mode = str(_setting("PURCHASING_PRICE_VARIANCE", "inventory") or "inventory").strip().lower()
+    if mode not in ("inventory", "ppv"):
+        raise ValidationError(_("PURCHASING_PRICE_VARIANCE must be \"inventory\" or \"ppv\", not %(value)r.",
+                                value=mode))
+    order = bill.order
+    for line in bill.lines:
+        oline = line.order_line
+        line.store_id = bill.store_id
+        line.inventory_value = line.price_variance = Decimal("0.00")
+        if oline is None:  # nothing was received for it: GRNI takes the bill's amount
+            line.received_value = line.net_amount
+            continue
+        line.received_value = (line.quantity * oline.unit_price).quantize(C2, rounding=ROUND_HALF_UP)
+        diff = line.net_amount - line.received_value
+        if diff == 0:
+            continue
+        if mode == "inventory" and order is not None and order.warehouse_id is not None:
+            row = wh.revalue(line.product_id, order.warehouse_id, diff, quantity=line.quantity, source=bill.number,
+                             reason="price")
+            if row is not None:
+                line.inventory_value = row.value
+        line.price_variance = diff - line.inventory_value
 
 
 def post_bill(bill_id, *, user=None) -> VendorBill:

@@ -3,6 +3,7 @@ rules and the valuation report. Users limited to some stores see only those stor
 warehouses (filtered in the query itself)."""
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from core.i18n import _, _l
 
 from addons.warehouse import services
 from addons.warehouse.models import (
-    Count, Location, Quant, ReorderRule, StockMove, Transfer, TransferLine, Warehouse,
+    Count, Location, ProductCost, Quant, ReorderRule, StockMove, Transfer, TransferLine, Warehouse,
 )
 
 
@@ -110,15 +111,31 @@ class QuantView(WarehouseScoped):
     column_default_sort = ("id", False)
 
 
+class AverageCostView(WarehouseScoped):
+    """The moving average cost of each product in each warehouse (read-only: receipts and
+    revaluations move it)."""
+    permission = "warehouse.valuation"
+    allow_create = allow_edit = allow_delete = False
+    can_view_details = False
+    column_list = ["product.sku", "product.name", "warehouse.code", "average_cost", "updated_at"]
+    column_labels = {"product.sku": _l("SKU"), "product.name": _l("Product"), "warehouse.code": _l("Warehouse"),
+                     "average_cost": _l("Average cost"), "updated_at": _l("Updated")}
+    column_sortable_list = ["average_cost", "updated_at"]
+    column_filters = ["product.sku", "product.name", "warehouse.code"]
+    column_searchable_list = ["product.sku", "product.name", "product.barcode"]
+    column_default_sort = ("updated_at", True)
+
+
 class MoveView(ModelView):
     """The stock ledger: append-only, so read-only here."""
     permission = "warehouse.move"
     allow_create = allow_edit = allow_delete = False
     simple_list_pager = True
     column_list = ["id", "done_at", "product.sku", "product.name", "quantity", "from_location.code",
-                   "to_location.code", "unit_cost", "source", "state"]
+                   "to_location.code", "unit_cost", "value", "value_date", "source", "state"]
     column_labels = {"product.sku": _l("SKU"), "product.name": _l("Product"), "from_location.code": _l("From"),
-                     "to_location.code": _l("To"), "done_at": _l("Date"), "source": _l("Document")}
+                     "to_location.code": _l("To"), "done_at": _l("Date"), "source": _l("Document"),
+                     "unit_cost": _l("Unit cost"), "value": _l("Value"), "value_date": _l("Value date")}
     column_default_sort = ("id", True)
     column_sortable_list = ["id", "done_at"]
     column_filters = ["product.sku", "product.name", "from_location.code", "to_location.code", "done_at",
@@ -313,19 +330,33 @@ class ValuationView(BaseView):
     """Stock value by warehouse and category, on screen and as a PDF."""
     permission = "warehouse.valuation"
 
-    def _data(self):
+    def _as_of(self):
+        """The ``as_of`` date of the query string (None: now); a bad one is said and ignored."""
+        raw = (request.args.get("as_of") or "").strip()
+        if not raw:
+            return None
+        try:
+            return dt.date.fromisoformat(raw)
+        except ValueError:
+            flash(_("%(value)s is not a date (YYYY-MM-DD): showing the stock now.", value=raw), "error")
+            return None
+
+    def _data(self, as_of=None):
         ids = user_warehouse_ids()
-        return services.valuation(warehouse_ids=ids)
+        return services.valuation(warehouse_ids=ids, as_of=as_of)
 
     @expose("/")
     def index(self):
-        return self.render("warehouse/valuation.html", data=self._data(),
+        as_of = self._as_of()
+        return self.render("warehouse/valuation.html", data=self._data(as_of), as_of=as_of,
                            currency=current_app.config.get("CURRENCY", ""))
 
     @expose("/pdf")
     def pdf(self):
         from addons.warehouse.reports import valuation_pdf
-        body = valuation_pdf(self._data(), currency=current_app.config.get("CURRENCY", ""))
+        as_of = self._as_of()
+        title = _("Stock valuation as of %(date)s", date=as_of.isoformat()) if as_of else None
+        body = valuation_pdf(self._data(as_of), title=title, currency=current_app.config.get("CURRENCY", ""))
         return Response(body, mimetype="application/pdf",
                         headers={"Content-Disposition": "inline; filename=stock-valuation.pdf"})
 
@@ -339,6 +370,7 @@ def views():
         CountView(Count, name=_l("Counts"), category=cat, endpoint="warehouse_count"),
         ReorderRuleView(ReorderRule, name=_l("Reorder rules"), category=cat, endpoint="warehouse_reorder"),
         ValuationView(name=_l("Valuation"), category=cat, endpoint="warehouse_valuation"),
+        AverageCostView(ProductCost, name=_l("Average costs"), category=cat, endpoint="warehouse_average_cost"),
         WarehouseView(Warehouse, name=_l("Warehouses"), category=cat, endpoint="warehouse_warehouse"),
         LocationView(Location, name=_l("Locations"), category=cat, endpoint="warehouse_location"),
     ]

@@ -133,6 +133,52 @@ class ReservationOut(pydantic.BaseModel):
     expires_at: dt.datetime | None
 
 
+class ValuationQuery(pydantic.BaseModel):
+    as_of: dt.date | None = pydantic.Field(None, description="Up to the end of this local business day "
+                                                            "(YYYY-MM-DD); without it, the stock now")
+    warehouse_id: int | None = None
+    store_id: int | None = None
+
+
+class ValuationRowOut(pydantic.BaseModel):
+    warehouse_id: int | None  # None: in transit
+    warehouse_code: str
+    warehouse_name: str
+    store_id: int | None
+    category_id: int | None
+    category: str
+    quantity: Decimal
+    value: Decimal
+
+
+class ValuationOut(pydantic.BaseModel):
+    as_of: dt.date | None
+    rows: list[ValuationRowOut]
+    total_quantity: Decimal
+    total_value: Decimal
+
+
+class AverageCostQuery(pydantic.BaseModel):
+    product_id: int | None = None
+    warehouse_id: int | None = None
+
+
+class AverageCostOut(pydantic.BaseModel):
+    product_id: int
+    sku: str
+    name: str
+    warehouse_id: int
+    warehouse_code: str
+    store_id: int | None
+    average_cost: Decimal
+    on_hand: Decimal
+    updated_at: dt.datetime
+
+
+class AverageCostsOut(pydantic.BaseModel):
+    items: list[AverageCostOut]
+
+
 def _transfer_out(tr: Transfer) -> TransferOut:
     return TransferOut(id=tr.id, number=tr.number, from_warehouse_id=tr.from_warehouse_id,
                        to_warehouse_id=tr.to_warehouse_id, state=tr.state, shipped_at=tr.shipped_at,
@@ -238,6 +284,40 @@ def blueprint() -> ApiBlueprint:
         return {"warehouse_id": warehouse_id,
                 "items": [{"product_id": pid, **v, "available": v["on_hand"] - v["reserved"]}
                           for pid, v in sorted(data.items())]}
+
+    # --- valuation ---------------------------------------------------------------------
+    @bp.endpoint("/valuation", permission="warehouse.valuation.read", query=ValuationQuery, response=ValuationOut,
+                 summary="Stock value by warehouse and category, now or as of a date (from the ledger's values)")
+    def stock_valuation(query: ValuationQuery):
+        ids = None
+        if query.warehouse_id is not None:
+            services._get_warehouse(query.warehouse_id)
+            _check_warehouses(query.warehouse_id)
+            ids = [query.warehouse_id]
+        allowed = _allowed_warehouses()
+        if allowed is not None:
+            ids = sorted(allowed if ids is None else set(ids) & allowed)
+        data = services.valuation(warehouse_ids=ids, as_of=query.as_of,
+                                  store_ids=[query.store_id] if query.store_id is not None else None)
+        return ValuationOut(as_of=data["as_of"], rows=[ValuationRowOut(**r) for r in data["rows"]],
+                            total_quantity=data["total_quantity"], total_value=data["total_value"])
+
+    @bp.endpoint("/average-costs", permission="warehouse.valuation.read", query=AverageCostQuery,
+                 response=AverageCostsOut, summary="Moving average cost per product and warehouse")
+    def average_costs(query: AverageCostQuery):
+        ids = None
+        if query.warehouse_id is not None:
+            services._get_warehouse(query.warehouse_id)
+            _check_warehouses(query.warehouse_id)
+            ids = [query.warehouse_id]
+        allowed = _allowed_warehouses()
+        if allowed is not None:
+            ids = sorted(allowed if ids is None else set(ids) & allowed)
+        if query.product_id is not None:
+            services._get_product(query.product_id)
+        rows = services.average_costs(product_ids=[query.product_id] if query.product_id is not None else None,
+                                      warehouse_ids=ids)
+        return AverageCostsOut(items=[AverageCostOut(**r) for r in rows])
 
     # --- transfers ---------------------------------------------------------------------
     @bp.endpoint("/transfers", permission="warehouse.transfer.read", query=Page, summary="List transfers")

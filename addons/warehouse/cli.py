@@ -61,16 +61,22 @@ def ensure_warehouses_cmd():
 
 @stock.command("valuation")
 @click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, writable=True), help="write the PDF here")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="the stock as of the end of this local day (YYYY-MM-DD); default: now")
 @with_appcontext
-def valuation_cmd(pdf_path):
-    """Stock value by warehouse and category (quantity x moving average cost)."""
+def valuation_cmd(pdf_path, as_of):
+    """Stock value by warehouse and category, from the values of the ledger's moves."""
     from addons.warehouse.services import valuation
-    data = valuation()
+    from core.i18n import _
+    data = valuation(as_of=as_of.date() if as_of else None)
+    if data["as_of"] is not None:
+        click.echo(_("As of %(date)s", date=data["as_of"].isoformat()))
     for r in data["rows"]:
         click.echo(f"{r['warehouse_code']:<16} {r['category']:<32} {r['quantity']:>14} {r['value']:>16}")
     click.echo(f"{'TOTAL':<49} {data['total_quantity']:>14} {data['total_value']:>16}")
     if pdf_path:
         from addons.warehouse.reports import valuation_pdf
         with open(pdf_path, "wb") as fh:
-            fh.write(valuation_pdf(data))
+            title = _("Stock valuation as of %(date)s", date=data["as_of"].isoformat()) if data["as_of"] else None
+            fh.write(valuation_pdf(data, title=title))
         click.echo(f"written {pdf_path}")

@@ -89,6 +89,12 @@ class StockMove(db.Model):
     to_location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False)
     state: Mapped[str] = mapped_column(sa.String(10), nullable=False, default="done")  # draft|done|cancelled
     unit_cost: Mapped[Decimal | None] = mapped_column(UnitPrice)
+    # quantity x the cost it moved at, at the currency's precision: what the books post
+    # (finance hears it through o2o_stock_moved) and what the valuation adds up
+    value: Mapped[Decimal | None] = mapped_column(Money)
+    # the local business date of the posting (the store's), shared by the books: the
+    # valuation "as of" a day and the journal lines of the same moves agree by construction
+    value_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     source: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     partner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner.id"))
     transfer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_transfer.id"))
@@ -99,12 +105,6 @@ class StockMove(db.Model):
     product = relationship("Product", lazy="joined", viewonly=True)
     from_location: Mapped[Location] = relationship(foreign_keys=[from_location_id], lazy="joined", viewonly=True)
     to_location: Mapped[Location] = relationship(foreign_keys=[to_location_id], lazy="joined", viewonly=True)
-
-    @property
-    def value(self) -> Decimal | None:
-        if self.unit_cost is None:
-            return None
-        return (self.quantity * self.unit_cost).quantize(Decimal("0.01"))
 
     def __str__(self):
         return f"#{self.id} {self.quantity} x product {self.product_id}"
@@ -196,6 +196,10 @@ class TransferLine(IdMixin, db.Model):
     damaged_quantity: Mapped[Decimal | None] = mapped_column(Quantity)
     # shipped - received - damaged: missing goods, posted to inventory loss, never lost silently
     difference: Mapped[Decimal | None] = mapped_column(Quantity)
+    # the cost the goods left the sending warehouse at, and their value: goods in transit
+    # keep it, and what arrives, is damaged or is missing is booked at it
+    unit_cost: Mapped[Decimal | None] = mapped_column(UnitPrice)
+    value: Mapped[Decimal | None] = mapped_column(Money)
     note: Mapped[str | None] = mapped_column(sa.String(256))
 
     transfer: Mapped[Transfer] = relationship(back_populates="lines")
@@ -263,11 +267,37 @@ class ReorderRule(IdMixin, TimestampMixin, Audited, db.Model):
 
 
 class ProductCost(db.Model):
-    """Moving average cost of a product, updated on every receipt with a unit cost."""
+    """Moving average cost of a product in one warehouse (a store's cost is that store's),
+    updated on every receipt with a value into the warehouse (supplier receipts, transfer
+    receipts, restocked returns) and by revaluations."""
     __tablename__ = "warehouse_product_cost"
 
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), primary_key=True)
+    warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_warehouse.id"), primary_key=True)
     average_cost: Mapped[Decimal] = mapped_column(UnitPrice, nullable=False, default=Decimal(0))
     updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
 
     product = relationship("Product", lazy="joined", viewonly=True)
+    warehouse = relationship("Warehouse", lazy="joined", viewonly=True)
+
+
+class Revaluation(db.Model):
+    """A value-only line of the stock ledger (Odoo's valuation layer without quantity): the
+    value of the stock on hand in a warehouse changed without goods moving, e.g. a vendor
+    bill priced differently from the receipt. Append-only, like the moves."""
+    __tablename__ = "warehouse_revaluation"
+    __table_args__ = (sa.Index("ix_warehouse_revaluation_warehouse_date", "warehouse_id", "value_date"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), nullable=False)
+    warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_warehouse.id"), nullable=False)
+    value: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    quantity: Mapped[Decimal] = mapped_column(Quantity, nullable=False)  # on hand it was spread over
+    reason: Mapped[str] = mapped_column(sa.String(16), nullable=False, default="price")
+    source: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    value_date: Mapped[dt.date] = mapped_column(sa.Date, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(sa.Integer)
+    done_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+
+    product = relationship("Product", lazy="joined", viewonly=True)
+    warehouse = relationship("Warehouse", lazy="joined", viewonly=True)

@@ -37,21 +37,22 @@ from core.errors import Conflict, InsufficientStock, NotFound, ValidationError
 from core.events import fire
 from core.i18n import _
 from core.models import Product, Store
+from core.timeutil import local_date
 
 from addons.warehouse.models import (
     CUSTOMER, INTERNAL, INVENTORY, SCRAP, STOCK_USAGES, SUPPLIER, TRANSIT,
-    Count, CountLine, Location, ProductCost, Quant, ReorderRule, Reservation, StockMove,
+    Count, CountLine, Location, ProductCost, Quant, ReorderRule, Reservation, Revaluation, StockMove,
     Transfer, TransferLine, Warehouse,
 )
 
 __all__ = [
     "Warehouse", "Location", "StockMove", "Quant", "Reservation", "Transfer", "TransferLine",
-    "Count", "CountLine", "ReorderRule",
+    "Count", "CountLine", "ReorderRule", "Revaluation",
     "warehouse_for_store", "ensure_store_warehouses", "create_warehouse", "stock_location",
     "virtual_location", "receive", "issue", "reserve", "reserve_many", "release",
     "release_expired", "issue_reservation", "transfer", "ship_transfer", "receive_transfer",
     "scrap", "adjust", "post_moves", "on_hand", "available", "availability_by_store",
-    "on_hand_by_product", "average_cost", "valuation", "verify", "replenishment_proposal",
+    "on_hand_by_product", "average_cost", "average_costs", "revalue", "valuation", "verify", "replenishment_proposal",
     "create_count", "start_count", "set_counted", "import_count_csv", "validate_count",
 ]
 
@@ -76,15 +77,19 @@ cost_t = ProductCost.__table__
 _p_t = Product.__table__
 _QTY = Quant.on_hand.type
 
-# the average cost as a correlated look-up: an index probe per product whatever the
-# statistics (a join let PostgreSQL scan the whole cost table for a handful of products)
-_PRODUCTS_SQL = (sa.select(_p_t.c.id, _p_t.c.sku, _p_t.c.name, _p_t.c.active,
-                           sa.func.coalesce(sa.select(cost_t.c.average_cost)
-                                            .where(cost_t.c.product_id == _p_t.c.id).scalar_subquery(),
-                                            _p_t.c.cost).label("avg_cost"))
+# the products with their average cost in each warehouse the posting touches, in the same
+# statement: a join on the cost table's primary key (product, warehouse), an index probe
+# per product and warehouse
+_PRODUCTS_SQL = (sa.select(_p_t.c.id, _p_t.c.sku, _p_t.c.name, _p_t.c.active, _p_t.c.cost,
+                           cost_t.c.warehouse_id, cost_t.c.average_cost)
+                 .select_from(_p_t.outerjoin(cost_t, sa.and_(
+                     cost_t.c.product_id == _p_t.c.id,
+                     cost_t.c.warehouse_id.in_(sa.bindparam("whs", expanding=True)))))
                  .where(_p_t.c.id.in_(sa.bindparam("ids", expanding=True))))
+_wh_store = (sa.select(Warehouse.__table__.c.store_id)
+             .where(Warehouse.__table__.c.id == loc_t.c.warehouse_id).scalar_subquery())
 _LOCATIONS_SQL = (sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage, loc_t.c.warehouse_id,
-                            loc_t.c.allow_negative, loc_t.c.active)
+                            loc_t.c.allow_negative, loc_t.c.active, _wh_store.label("store_id"))
                   .where(loc_t.c.id.in_(sa.bindparam("ids", expanding=True))))
 # Bounds that carry the half-unit tolerance (EPS) are bound as plain Numeric: the Quantity
 # type would round them back to 0.001 and lose it.
@@ -116,19 +121,24 @@ _RESERVE_SQL = (quant_t.update()
                 .values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY)))
 _RESERVE_NEGATIVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved + sa.bindparam("q", type_=_QTY))
 _UNRESERVE_SQL = quant_t.update().where(*_KEY).values(reserved=quant_t.c.reserved - sa.bindparam("q", type_=_QTY))
-# moving average: runs after the quants were updated, so stock before = stock now - received.
-# (Constants are literal SQL: the statement is run with driver parameters, see _DriverSQL.)
+# moving average per (product, warehouse): runs after the quants were updated, so stock
+# before = the warehouse's stock now - received. (Constants are literal SQL: the statement
+# is run with driver parameters, see _DriverSQL.)
 _ZERO = sa.literal_column("0")
 _STOCK_AFTER = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), _ZERO))
-                .where(quant_t.c.product_id == sa.bindparam("pid")).scalar_subquery())
+                .where(quant_t.c.product_id == sa.bindparam("pid"), quant_t.c.warehouse_id == sa.bindparam("wh"))
+                .scalar_subquery())
 _RQ, _RV = sa.bindparam("rq", type_=_QTY), sa.bindparam("rv", type_=sa.Numeric(28, 8))
 _NEW_COST = sa.func.round(sa.case(
     (_STOCK_AFTER - _RQ <= _ZERO, _RV / _RQ),
     else_=((_STOCK_AFTER - _RQ) * cost_t.c.average_cost + _RV) / _STOCK_AFTER), sa.literal_column("4"))
-_COST_UPDATE_SQL = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"))
+_COST_UPDATE_SQL = (cost_t.update().where(cost_t.c.product_id == sa.bindparam("pid"),
+                                         cost_t.c.warehouse_id == sa.bindparam("wh"))
                     .values(average_cost=_NEW_COST, updated_at=sa.bindparam("t")))
-_COST_LOCK_SQL = (sa.select(cost_t.c.product_id).where(cost_t.c.product_id.in_(sa.bindparam("ids", expanding=True)))
-                  .order_by(cost_t.c.product_id).with_for_update())
+_COST_LOCK_SQL = (sa.select(cost_t.c.product_id, cost_t.c.warehouse_id)
+                  .where(sa.tuple_(cost_t.c.product_id, cost_t.c.warehouse_id)
+                         .in_(sa.bindparam("keys", expanding=True)))
+                  .order_by(cost_t.c.product_id, cost_t.c.warehouse_id).with_for_update())
 # on hand of a warehouse: one row per quant in product order (the warehouse index's order);
 # the few products on several shelves are added up while reading
 _WAREHOUSE_STOCK_SQL = (sa.select(quant_t.c.product_id, quant_t.c.on_hand, quant_t.c.reserved)
@@ -137,7 +147,7 @@ _WAREHOUSE_STOCK_SQL = (sa.select(quant_t.c.product_id, quant_t.c.on_hand, quant
 # the ledger's columns as _post inserts them (the id is the database's, or drawn first on
 # PostgreSQL)
 _MOVE_COLUMNS = ("product_id", "quantity", "from_location_id", "to_location_id", "state", "unit_cost",
-                 "source", "partner_id", "transfer_id", "user_id", "done_at", "created_at")
+                 "value", "value_date", "source", "partner_id", "transfer_id", "user_id", "done_at", "created_at")
 
 
 class _DriverSQL:
@@ -153,6 +163,8 @@ class _DriverSQL:
         self.num = num or _same
         when = move_t.c.done_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.when = when or _same
+        day = move_t.c.value_date.type.dialect_impl(dialect).bind_processor(dialect)
+        self.day = day or _same
         self.mark = "%s" if self.pg else "?"
         self.guarded = {mode: self._compile(stmt, dialect) for mode, stmt in _GUARDED.items()}
         self.increase = self._compile(_INCREASE_SQL, dialect)
@@ -169,8 +181,9 @@ class _DriverSQL:
             .on_conflict_do_nothing(index_elements=["product_id", "location_id"]), dialect)
         cost_ins = _dialect_insert_for(dialect.name, cost_t)
         self.cost_missing = self._compile(
-            cost_ins.values(product_id=sa.bindparam("pid"), average_cost=_ZERO,
-                            updated_at=sa.bindparam("t")).on_conflict_do_nothing(index_elements=["product_id"]),
+            cost_ins.values(product_id=sa.bindparam("pid"), warehouse_id=sa.bindparam("wh"), average_cost=_ZERO,
+                            updated_at=sa.bindparam("t"))
+            .on_conflict_do_nothing(index_elements=["product_id", "warehouse_id"]),
             dialect)
         self.cost_update = self._compile(_COST_UPDATE_SQL, dialect)
         cols = ", ".join(_MOVE_COLUMNS)
@@ -295,14 +308,23 @@ def _place_label(place) -> str:
     return _("location #%(id)s", id=place)
 
 
-def _products(ids) -> dict[int, dict]:
-    """id, sku, name, active and current average cost of each product, in one query."""
+def _products(ids, warehouse_ids=()) -> dict[int, dict]:
+    """id, sku, name, active, list cost (``cost``) and the average cost in each of
+    ``warehouse_ids`` (``costs``: {warehouse id: cost}, only where one is known) of each
+    product, in one query."""
     ids = {int(i) for i in ids}
     if not ids:
         return {}
-    rows = _session().connection().execute(_PRODUCTS_SQL, {"ids": list(ids)}).all()
-    found = {r.id: {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active, "cost": r.avg_cost}
-             for r in rows}
+    whs = sorted({int(w) for w in warehouse_ids if w is not None})
+    rows = _session().connection().execute(_PRODUCTS_SQL, {"ids": list(ids), "whs": whs}).all()
+    found: dict[int, dict] = {}
+    for r in rows:
+        p = found.get(r.id)
+        if p is None:
+            p = found[r.id] = {"id": r.id, "sku": r.sku, "name": r.name, "active": r.active, "cost": r.cost,
+                               "costs": {}}
+        if r.warehouse_id is not None:
+            p["costs"][r.warehouse_id] = r.average_cost
     missing = sorted(ids - set(found))
     if missing:
         raise NotFound(_("Unknown product: there is no product #%(id)s", id=missing[0]), product_id=missing[0])
@@ -521,12 +543,17 @@ class _Short(Exception):
 
 
 def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None = None,
-          transfer_id=None, expect: str | None = None, rows: bool = True) -> list:
+          transfer_id=None, expect: str | None = None, rows: bool = True, store_id=None) -> list:
     """The one place stock moves. ``check``: "available" (on hand - reserved must cover an
     outgoing quantity), "on_hand" (ignore reservations: counts) or "none"; ``unreserve``
     maps (product, location) to a reserved quantity consumed by this posting. A move's
-    ``unit_cost`` of ``"average"`` is the product's current average cost. ``expect``:
-    "receive" (destination must be a stock location) or "issue" (source must be).
+    ``unit_cost`` of ``"average"`` is the product's current average cost in the warehouse
+    it leaves (or, coming from outside, enters); the last known one when the stock is
+    zero or negative, the product's cost when none is known. A move's ``value`` (quantity
+    x unit cost at the currency's precision) is computed here unless given (a transfer's
+    parts share the value the goods left at). ``expect``: "receive" (destination must be a
+    stock location) or "issue" (source must be). ``store_id``: whose local date the
+    posting has (``value_date``); by default the store of the first stock side.
 
     Returns the posted StockMove rows, attached to the session. With ``rows=False`` (the
     caller only counts them) and nobody listening to ``o2o_stock_moved``, the rows are not
@@ -541,11 +568,12 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
     session = _session()
     conn = session.connection()
     drv = _driver(conn)
-    products = _products([m["product_id"] for m in moves])
     locations = _locations([m["from_location_id"] for m in moves] + [m["to_location_id"] for m in moves])
+    products = _products([m["product_id"] for m in moves],
+                         {loc["warehouse_id"] for loc in locations.values() if loc["usage"] == INTERNAL})
     clean = []
     deltas: dict[tuple[int, int], Decimal] = {}
-    receipts: dict[int, list[Decimal]] = {}
+    receipts: dict[tuple[int, int], list[Decimal]] = {}
     zero = _D0
     for m in moves:
         pid, src, dst = int(m["product_id"]), int(m["from_location_id"]), int(m["to_location_id"])
@@ -573,7 +601,11 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
             raise ValidationError(_("A receipt of %(product)s at %(place)s needs a unit cost",
                                     product=_product_label(product), place=_place_label(dst_loc)))
         if unit_cost == "average":
-            unit_cost = product["cost"]
+            # the cost of the warehouse it leaves, or (restocking) enters
+            cost_wh = src_loc["warehouse_id"] if src_usage == INTERNAL else dst_loc["warehouse_id"]
+            unit_cost = product["costs"].get(cost_wh)
+            if unit_cost is None:
+                unit_cost = product["cost"]
         if unit_cost is not None:
             if unit_cost.__class__ is not Decimal:
                 if isinstance(unit_cost, float):
@@ -586,47 +618,130 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
             if unit_cost < 0 or not unit_cost.is_finite():
                 raise ValidationError(_("The unit cost of %(product)s cannot be negative",
                                         product=_product_label(product)))
+            unit_cost = unit_cost.quantize(U4, ROUND_HALF_UP)  # as the column keeps it
+        value = m.get("value")
+        if value is None:
+            value = None if unit_cost is None else (q * unit_cost).quantize(C2, ROUND_HALF_UP)
+        else:
+            value = Decimal(value).quantize(C2, ROUND_HALF_UP)
         if src_stock:
             key = (pid, src)
             deltas[key] = deltas.get(key, zero) - q
         if dst_stock:
             key = (pid, dst)
             deltas[key] = deltas.get(key, zero) + q
-            if src_usage == SUPPLIER and unit_cost is not None:
-                acc = receipts.get(pid)
+            # a receipt with a value into a warehouse from outside it moves its average cost
+            dst_wh = dst_loc["warehouse_id"]
+            if (value is not None and dst_usage == INTERNAL
+                    and (src_usage in _COSTED_SOURCES
+                         or (src_usage == INTERNAL and src_loc["warehouse_id"] != dst_wh))):
+                acc = receipts.get((pid, dst_wh))
                 if acc is None:
-                    receipts[pid] = [q, q * unit_cost]
+                    receipts[(pid, dst_wh)] = [q, value]
                 else:
                     acc[0] += q
-                    acc[1] += q * unit_cost
-        clean.append((pid, q, src, dst, unit_cost, m.get("source"), m.get("partner_id"),
+                    acc[1] += value
+        clean.append((pid, q, src, dst, unit_cost, value, m.get("source"), m.get("partner_id"),
                       m.get("transfer_id", transfer_id)))
     unreserve = unreserve or {}
     for key in unreserve:
         deltas.setdefault(key, zero)
 
     now = utcnow()
+    if store_id is None:
+        store_id = next((loc["store_id"] for m in clean for loc in (locations[m[2]], locations[m[3]])
+                         if loc["usage"] == INTERNAL and loc["store_id"] is not None), None)
+    value_date = local_date(now, store_id)
     user_id = _current_user_id()
     plan = _plan_quant_updates(deltas, locations, check, unreserve, drv)
     _apply_quant_updates(conn, drv, plan, products, locations, check)
     if receipts:
         _update_average_costs(conn, drv, receipts, now)
-    ids = _insert_moves(conn, drv, clean, user_id, now)
+    ids = _insert_moves(conn, drv, clean, user_id, now, value_date)
+    short = _receipts_from_below_zero(receipts) if receipts else []
     if not rows and not _listened():
+        if short:
+            _settle_below_zero(short, now, value_date, user_id, clean[0][6])
         return ids
     new_instance = _new_move
     out = []
-    for move_id, (pid, q, src, dst, unit_cost, source, partner_id, tr_id) in zip(ids, clean):
+    for move_id, (pid, q, src, dst, unit_cost, value, source, partner_id, tr_id) in zip(ids, clean):
         # the row as inserted: loaded values straight into the instance, no change events
+        src_loc, dst_loc = locations[src], locations[dst]
         obj = new_instance()
         obj.__dict__.update(id=move_id, product_id=pid, quantity=q, from_location_id=src, to_location_id=dst,
-                            state="done", unit_cost=unit_cost, source=source, partner_id=partner_id,
-                            transfer_id=tr_id, user_id=user_id, done_at=now, created_at=now)
+                            state="done", unit_cost=unit_cost, value=value, value_date=value_date,
+                            source=source, partner_id=partner_id, transfer_id=tr_id, user_id=user_id,
+                            done_at=now, created_at=now)
         make_transient_to_detached(obj)
+        # what listeners need beyond the row (see the hookspec): not mapped, not stored
+        obj.__dict__.update(from_usage=src_loc["usage"], to_usage=dst_loc["usage"],
+                            from_warehouse_id=src_loc["warehouse_id"], to_warehouse_id=dst_loc["warehouse_id"],
+                            from_store_id=src_loc["store_id"], to_store_id=dst_loc["store_id"],
+                            store_id=store_id)
         out.append(obj)
     session.add_all(out)
     fire("o2o_stock_moved", moves=out)
+    if short:
+        _settle_below_zero(short, now, value_date, user_id, clean[0][6])
     return out
+
+
+def _receipts_from_below_zero(receipts) -> list[tuple[int, int, Decimal]]:
+    """The (product, warehouse, stock now) of the receipts of this posting that started from
+    zero or below (one read of the quants; receipts only, never a sale)."""
+    keys = sorted(receipts)
+    stock = {(r.product_id, r.warehouse_id): Decimal(str(r.q)) for r in _session().execute(
+        sa.select(quant_t.c.product_id, quant_t.c.warehouse_id, sa.func.sum(quant_t.c.on_hand).label("q"))
+        .where(sa.tuple_(quant_t.c.product_id, quant_t.c.warehouse_id).in_(keys))
+        .group_by(quant_t.c.product_id, quant_t.c.warehouse_id))}
+    return [(p, w, stock.get((p, w), _D0)) for p, w in keys
+            if stock.get((p, w), _D0) - receipts[(p, w)][0] <= EPS]
+
+
+def _settle_below_zero(short, now, value_date, user_id, source) -> None:
+    """Goods sold from zero or negative stock left at the last known average; the receipt
+    that refills the shelf sets the real cost. What the ledger's value then differs from
+    stock x the new average (what those sales should have cost, and rounding left over at
+    zero) is revalued against cost of goods sold (reason "negative"), so the value of the
+    stock is never a residue of the shortage."""
+    session = _session()
+    rv_t = Revaluation.__table__
+    rows = []
+    for pid, wh_id, held in short:
+        locs = sa.select(loc_t.c.id).where(loc_t.c.warehouse_id == wh_id, loc_t.c.usage == INTERNAL).scalar_subquery()
+        value = sa.func.coalesce(move_t.c.value, 0)
+        ledger = session.execute(sa.select(
+            sa.select(sa.func.coalesce(sa.func.sum(value), 0)).where(
+                move_t.c.product_id == pid, move_t.c.state == "done", move_t.c.to_location_id.in_(locs))
+            .scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(value), 0)).where(
+                move_t.c.product_id == pid, move_t.c.state == "done", move_t.c.from_location_id.in_(locs))
+            .scalar_subquery(),
+            sa.select(sa.func.coalesce(sa.func.sum(rv_t.c.value), 0)).where(
+                rv_t.c.product_id == pid, rv_t.c.warehouse_id == wh_id).scalar_subquery(),
+            sa.select(cost_t.c.average_cost).where(cost_t.c.product_id == pid, cost_t.c.warehouse_id == wh_id)
+            .scalar_subquery())).one()
+        booked = (Decimal(str(ledger[0])) - Decimal(str(ledger[1])) + Decimal(str(ledger[2]))).quantize(C2, ROUND_HALF_UP)
+        target = (held * Decimal(str(ledger[3] or 0))).quantize(C2, ROUND_HALF_UP)
+        if target != booked:
+            rows.append(Revaluation(product_id=pid, warehouse_id=wh_id, value=target - booked, quantity=held,
+                                    reason="negative", source=source, value_date=value_date, user_id=user_id,
+                                    done_at=now))
+    if not rows:
+        return
+    stores = dict(session.execute(sa.select(Warehouse.id, Warehouse.store_id)
+                                  .where(Warehouse.id.in_({r.warehouse_id for r in rows}))).all())
+    session.add_all(rows)
+    session.flush()
+    for r in rows:
+        r.store_id = stores.get(r.warehouse_id)
+    fire("o2o_stock_revalued", revaluations=rows)
+
+
+# receipts from these (and from another warehouse) move the average cost of the warehouse
+# the goods enter: suppliers, transfers arriving, customers' returns put back on the shelf
+_COSTED_SOURCES = (SUPPLIER, TRANSIT, CUSTOMER)
 
 
 _D0 = Decimal(0)
@@ -640,17 +755,18 @@ def _listened() -> bool:
     return bool(relay.o2o_stock_moved.get_hookimpls() or relay.o2o_after_commit.get_hookimpls())
 
 
-def _insert_moves(conn, drv: _DriverSQL, clean: list[tuple], user_id, now) -> list[int]:
+def _insert_moves(conn, drv: _DriverSQL, clean: list[tuple], user_id, now, value_date) -> list[int]:
     """Insert the ledger rows and return their ids, in order. SQLite: one executemany (this
     transaction holds the write lock, so its rowids are consecutive up to the last one;
     cheaper than a multi-row INSERT or RETURNING); PostgreSQL: the ids are drawn from the
     sequence first."""
-    num, when = drv.num, drv.when(now)
+    num, when, day = drv.num, drv.when(now), drv.day(value_date)
 
     def params(row):
-        pid, q, src, dst, unit_cost, source, partner_id, tr_id = row
-        cost = None if unit_cost is None else num(unit_cost.quantize(U4, ROUND_HALF_UP))  # as UnitPrice would
-        return (pid, num(q), src, dst, "done", cost, source, partner_id, tr_id, user_id, when, when)
+        pid, q, src, dst, unit_cost, value, source, partner_id, tr_id = row
+        cost = None if unit_cost is None else num(unit_cost)  # quantized as UnitPrice would
+        return (pid, num(q), src, dst, "done", cost, None if value is None else num(value), day, source,
+                partner_id, tr_id, user_id, when, when)
 
     if drv.pg:
         if len(clean) == 1:
@@ -789,26 +905,28 @@ def _refuse_shortage(product_id, location_id, wanted, products, locations, check
         requested=str(Decimal(wanted).quantize(Q3)))
 
 
-def _update_average_costs(conn, drv: _DriverSQL, receipts: dict[int, list[Decimal]], now) -> None:
-    """Moving average: (stock before x old cost + received value) / stock after, per product,
-    computed in SQL after the quants were updated (stock before = stock now - received).
-    On PostgreSQL the cost rows are locked first (in product order), so the statement that
-    reads the stock runs after any concurrent receipt of the same product committed."""
+def _update_average_costs(conn, drv: _DriverSQL, receipts: dict[tuple[int, int], list[Decimal]], now) -> None:
+    """Moving average per (product, warehouse): (stock before x old cost + received value)
+    / stock after, computed in SQL after the quants were updated (stock before = the
+    warehouse's stock now - received; at zero or below, the received cost). On PostgreSQL
+    the cost rows are locked first (in key order), so the statement that reads the stock
+    runs after any concurrent receipt of the same product into the warehouse committed."""
     session = _session()
-    pids = sorted(receipts)
+    keys = sorted(receipts)
     when, num = drv.when(now), drv.num
     missing_sql, missing_params = drv.cost_missing
     if drv.pg:
-        locked = set(session.execute(_COST_LOCK_SQL, {"ids": pids}).scalars())
-        missing = [p for p in pids if p not in locked]
+        locked = {tuple(r) for r in session.execute(_COST_LOCK_SQL, {"keys": keys})}
+        missing = [k for k in keys if k not in locked]
         if missing:
-            conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "t": when}) for p in missing])
-            session.execute(_COST_LOCK_SQL, {"ids": missing})
+            conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "wh": w, "t": when}) for p, w in missing])
+            session.execute(_COST_LOCK_SQL, {"keys": missing})
     else:
-        conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "t": when}) for p in pids])
+        conn.exec_driver_sql(missing_sql, [missing_params({"pid": p, "wh": w, "t": when}) for p, w in keys])
     sql, to_params = drv.cost_update
-    conn.exec_driver_sql(sql, [to_params({"pid": p, "rq": num(receipts[p][0]), "rv": num(receipts[p][1]), "t": when})
-                               for p in pids])
+    conn.exec_driver_sql(sql, [to_params({"pid": p, "wh": w, "rq": num(receipts[(p, w)][0]),
+                                          "rv": num(receipts[(p, w)][1]), "t": when})
+                               for p, w in keys])
 
 
 # --- the stock services -------------------------------------------------------------------
@@ -1030,9 +1148,16 @@ def ship_transfer(transfer_id) -> Transfer:
                          number=tr.number, src=_place_label(tr.from_warehouse), state=tr.state))
     src = stock_location(tr.from_warehouse_id).id
     transit = virtual_location(TRANSIT).id
+    # the goods leave at the sending warehouse's average cost and keep it in transit
+    costs = _products([line.product_id for line in tr.lines], [tr.from_warehouse_id])
+    for line in tr.lines:
+        product = costs[line.product_id]
+        cost = product["costs"].get(tr.from_warehouse_id)
+        cost = Decimal(cost if cost is not None else (product["cost"] or 0)).quantize(U4, ROUND_HALF_UP)
+        line.unit_cost, line.value = cost, (line.quantity * cost).quantize(C2, ROUND_HALF_UP)
     _post([{"product_id": line.product_id, "from_location_id": src, "to_location_id": transit,
-            "quantity": line.quantity, "unit_cost": "average", "source": tr.number}
-           for line in tr.lines], transfer_id=tr.id)
+            "quantity": line.quantity, "unit_cost": line.unit_cost, "value": line.value, "source": tr.number}
+           for line in tr.lines], transfer_id=tr.id, store_id=tr.from_warehouse.store_id)
     tr.state, tr.shipped_at = "shipped", utcnow()
     _session().flush()
     return tr
@@ -1078,12 +1203,19 @@ def receive_transfer(transfer_id, lines: list[dict] | None = None) -> Transfer:
                                     n=received + damaged, product=_product_label(line.product),
                                     place=_place_label(tr.to_warehouse), shipped=line.quantity))
         missing = line.quantity - received - damaged
-        for qty, to in ((received, dst), (damaged, scrap_loc), (missing, loss)):
-            if qty > 0:
-                moves.append({"product_id": line.product_id, "from_location_id": transit, "to_location_id": to,
-                              "quantity": qty, "unit_cost": "average", "source": tr.number})
+        # received, damaged and missing leave transit at the cost the goods left at; the
+        # last part takes what rounding left, so transit empties to the cent
+        cost = line.unit_cost if line.unit_cost is not None else average_cost(line.product_id,
+                                                                              tr.from_warehouse_id)
+        left = line.value if line.value is not None else (line.quantity * cost).quantize(C2, ROUND_HALF_UP)
+        parts = [(qty, to) for qty, to in ((received, dst), (damaged, scrap_loc), (missing, loss)) if qty > 0]
+        for i, (qty, to) in enumerate(parts):
+            value = left if i == len(parts) - 1 else (qty * cost).quantize(C2, ROUND_HALF_UP)
+            left -= value
+            moves.append({"product_id": line.product_id, "from_location_id": transit, "to_location_id": to,
+                          "quantity": qty, "unit_cost": cost, "value": value, "source": tr.number})
         line.received_quantity, line.damaged_quantity, line.difference = received, damaged, missing
-    _post(moves, transfer_id=tr.id)
+    _post(moves, transfer_id=tr.id, store_id=tr.to_warehouse.store_id)
     tr.state, tr.received_at = "received", utcnow()
     _session().flush()
     return tr
@@ -1233,7 +1365,7 @@ def validate_count(count_id) -> Count:
         if line.counted is None:
             continue
         diff = line.counted - line.expected
-        cost = average_cost(line.product_id)
+        cost = average_cost(line.product_id, count.warehouse_id)
         line.difference, line.unit_cost = diff, cost
         line.difference_value = (diff * cost).quantize(C2, rounding=ROUND_HALF_UP)
         total += line.difference_value
@@ -1244,7 +1376,7 @@ def validate_count(count_id) -> Count:
         elif diff < 0:
             moves.append({"product_id": line.product_id, "from_location_id": line.location_id,
                           "to_location_id": loss, "quantity": -diff, "unit_cost": cost, "source": count.number})
-    _post(moves, check="on_hand")
+    _post(moves, check="on_hand", store_id=count.warehouse.store_id)
     count.state, count.validated_at, count.difference_value = "validated", utcnow(), total
     _session().flush()
     return count
@@ -1357,47 +1489,181 @@ def on_hand_by_product(warehouse_id) -> dict[int, dict]:
     return out
 
 
-def average_cost(product_id) -> Decimal:
-    """The product's moving average cost (its list cost until the first receipt)."""
+def average_cost(product_id, warehouse_id=None) -> Decimal:
+    """The product's moving average cost in a warehouse (its list cost until the first
+    receipt there). Without a warehouse: the average over the warehouses holding it,
+    weighted by their stock (the single warehouse's cost when only one has a cost)."""
     session = _session()
-    cost = session.execute(sa.select(cost_t.c.average_cost).where(cost_t.c.product_id == product_id)).scalar()
+    if warehouse_id is not None:
+        cost = session.execute(sa.select(cost_t.c.average_cost).where(
+            cost_t.c.product_id == product_id, cost_t.c.warehouse_id == warehouse_id)).scalar()
+    else:
+        stock = (sa.select(quant_t.c.warehouse_id, sa.func.sum(quant_t.c.on_hand).label("q"))
+                 .where(quant_t.c.product_id == product_id).group_by(quant_t.c.warehouse_id).subquery())
+        rows = session.execute(sa.select(cost_t.c.average_cost, stock.c.q)
+                               .select_from(cost_t.outerjoin(stock, stock.c.warehouse_id == cost_t.c.warehouse_id))
+                               .where(cost_t.c.product_id == product_id)
+                               .order_by(cost_t.c.updated_at.desc())).all()
+        cost = None
+        if rows:
+            held = [(Decimal(r.average_cost), Decimal(str(r.q))) for r in rows if r.q is not None and r.q > 0]
+            total = sum((q for _c, q in held), Decimal(0))
+            if total > 0:
+                cost = (sum((c * q for c, q in held), Decimal(0)) / total).quantize(U4, ROUND_HALF_UP)
+            else:
+                cost = rows[0].average_cost  # the last one that moved
     if cost is None:
         cost = session.execute(sa.select(Product.cost).where(Product.id == product_id)).scalar()
     return cost if cost is not None else Decimal(0)
 
 
-def valuation(warehouse_ids=None, *, store_ids=None) -> dict:
-    """Stock value (quantity x average cost) by warehouse and category: ``{"rows": [...],
-    "total_quantity", "total_value"}``; stock in transit is its own row."""
+def average_costs(*, product_ids=None, warehouse_ids=None, store_ids=None) -> list[dict]:
+    """The moving average cost per product and warehouse, with the on-hand quantity there:
+    dicts of product_id, sku, name, warehouse_id, warehouse_code, store_id, average_cost,
+    on_hand, updated_at; in warehouse code and product sku order."""
+    wh_t = Warehouse.__table__
+    stock = (sa.select(sa.func.coalesce(sa.func.sum(quant_t.c.on_hand), 0))
+             .where(quant_t.c.product_id == cost_t.c.product_id, quant_t.c.warehouse_id == cost_t.c.warehouse_id)
+             .scalar_subquery())
+    stmt = (sa.select(cost_t.c.product_id, _p_t.c.sku, _p_t.c.name, cost_t.c.warehouse_id,
+                      wh_t.c.code.label("warehouse_code"), wh_t.c.store_id, cost_t.c.average_cost,
+                      _milli(stock).label("on_hand"), cost_t.c.updated_at)
+            .select_from(cost_t.join(_p_t, _p_t.c.id == cost_t.c.product_id)
+                         .join(wh_t, wh_t.c.id == cost_t.c.warehouse_id))
+            .order_by(wh_t.c.code, _p_t.c.sku))
+    if product_ids is not None:
+        stmt = stmt.where(cost_t.c.product_id.in_([int(p) for p in product_ids]))
+    if warehouse_ids is not None:
+        stmt = stmt.where(cost_t.c.warehouse_id.in_([int(w) for w in warehouse_ids]))
+    if store_ids is not None:
+        stmt = stmt.where(wh_t.c.store_id.in_(list(store_ids) or [-1]))
+    return [{"product_id": r.product_id, "sku": r.sku, "name": r.name, "warehouse_id": r.warehouse_id,
+             "warehouse_code": r.warehouse_code, "store_id": r.store_id,
+             "average_cost": Decimal(r.average_cost).quantize(U4), "on_hand": _from_milli(r.on_hand),
+             "updated_at": r.updated_at}
+            for r in _session().execute(stmt)]
+
+
+def revalue(product_id, warehouse_id, value, *, quantity=None, source: str, reason: str = "price"):
+    """Change the value of a product's stock in a warehouse without goods moving (a vendor
+    bill priced differently from the receipt): ``value`` concerns ``quantity`` units (all of
+    the stock when None); the share still on hand there revalues the stock (a value-only
+    ledger row, the average cost moves by it), the rest is not the stock's any more.
+    Returns the revaluation row (None when nothing is on hand); ``o2o_stock_revalued``
+    fires with it."""
+    product, wh = _get_product(product_id), _get_warehouse(warehouse_id)
+    try:
+        value = Decimal(value).quantize(C2, ROUND_HALF_UP)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValidationError(_("The revaluation %(value)r of %(product)s is not an amount",
+                                value=value, product=_product_label(product))) from None
+    session = _session()
+    if _is_pg():  # the average and the stock read below stay as they are until the commit
+        session.execute(_COST_LOCK_SQL, {"keys": [(product.id, wh.id)]})
+    held = on_hand(product.id, wh.id)
+    if held <= 0 or value == 0:
+        return None
+    if quantity is None:
+        share = value
+    else:
+        quantity = _qty(quantity, product=product, place=wh)
+        share = value if held >= quantity else (value * held / quantity).quantize(C2, ROUND_HALF_UP)
+    if share == 0:
+        return None
+    now = utcnow()
+    cost = average_cost(product.id, wh.id)
+    new_cost = max(Decimal(0), (cost + share / held)).quantize(U4, ROUND_HALF_UP)
+    session.execute(_dialect_insert(cost_t).values(product_id=product.id, warehouse_id=wh.id, average_cost=new_cost,
+                                                    updated_at=now)
+                    .on_conflict_do_update(index_elements=["product_id", "warehouse_id"],
+                                           set_={"average_cost": new_cost, "updated_at": now}))
+    row = Revaluation(product_id=product.id, warehouse_id=wh.id, value=share, quantity=held, reason=reason,
+                      source=source, value_date=local_date(now, wh.store_id), user_id=_current_user_id(),
+                      done_at=now)
+    session.add(row)
+    session.flush()
+    row.store_id = wh.store_id  # for listeners (not stored)
+    fire("o2o_stock_revalued", revaluations=[row])
+    return row
+
+
+def _valuation_day_end(as_of):
+    if as_of is None:
+        return None
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of).strip())
+    except ValueError:
+        raise ValidationError(_("%(value)r is not a date (YYYY-MM-DD)", value=as_of)) from None
+
+
+def valuation(warehouse_ids=None, *, store_ids=None, as_of=None) -> dict:
+    """Stock value by warehouse and category from the ledger: the values of the moves in
+    and out of every stock location plus the revaluations, ``{"rows": [...],
+    "total_quantity", "total_value", "as_of"}``; stock in transit is its own row.
+    ``as_of`` (a date): up to the end of that local business day (each posting's
+    ``value_date``, the same date its journal entry has); without it, everything so far.
+    Each row has warehouse_id, warehouse_code, warehouse_name, store_id, category_id,
+    category, quantity, value."""
+    day = _valuation_day_end(as_of)
     wh_t, p_t = Warehouse.__table__, Product.__table__
     cat_t = Product.category.property.mapper.local_table
-    unit_cost = sa.func.coalesce(cost_t.c.average_cost, p_t.c.cost)
+    rv_t = Revaluation.__table__
+    dst, src = loc_t.alias("dst"), loc_t.alias("src")
+    zero_q = sa.literal(0, type_=sa.Numeric(14, 3))
+    value = sa.func.coalesce(move_t.c.value, 0)
+    done = [move_t.c.state == "done"]
+    if day is not None:
+        done.append(move_t.c.value_date <= day)
+    parts = sa.union_all(
+        sa.select(move_t.c.product_id, dst.c.warehouse_id, move_t.c.quantity.label("q"), value.label("v"))
+        .select_from(move_t.join(dst, dst.c.id == move_t.c.to_location_id))
+        .where(*done, dst.c.usage.in_(STOCK_USAGES)),
+        sa.select(move_t.c.product_id, src.c.warehouse_id, -move_t.c.quantity, -value)
+        .select_from(move_t.join(src, src.c.id == move_t.c.from_location_id))
+        .where(*done, src.c.usage.in_(STOCK_USAGES)),
+        sa.select(rv_t.c.product_id, rv_t.c.warehouse_id, zero_q, rv_t.c.value)
+        .where(*([rv_t.c.value_date <= day] if day is not None else [])),
+    ).subquery()
     stmt = (sa.select(wh_t.c.id.label("warehouse_id"), wh_t.c.code.label("warehouse_code"),
-                      wh_t.c.name.label("warehouse_name"), cat_t.c.id.label("category_id"),
+                      wh_t.c.name.label("warehouse_name"), wh_t.c.store_id, cat_t.c.id.label("category_id"),
                       cat_t.c.name.label("category"),
-                      sa.func.sum(quant_t.c.on_hand).label("quantity"),
-                      sa.func.sum(quant_t.c.on_hand * unit_cost).label("value"))
-            .select_from(quant_t.join(p_t, p_t.c.id == quant_t.c.product_id)
-                         .outerjoin(cost_t, cost_t.c.product_id == quant_t.c.product_id)
+                      _milli(sa.func.sum(parts.c.q)).label("quantity"),
+                      sa.cast(sa.func.round(sa.func.sum(parts.c.v) * 100), sa.BigInteger).label("cents"))
+            .select_from(parts.join(p_t, p_t.c.id == parts.c.product_id)
                          .outerjoin(cat_t, cat_t.c.id == p_t.c.category_id)
-                         .outerjoin(wh_t, wh_t.c.id == quant_t.c.warehouse_id))
-            .where(quant_t.c.on_hand != 0)
-            .group_by(wh_t.c.id, wh_t.c.code, wh_t.c.name, cat_t.c.id, cat_t.c.name)
+                         .outerjoin(wh_t, wh_t.c.id == parts.c.warehouse_id))
+            .group_by(wh_t.c.id, wh_t.c.code, wh_t.c.name, wh_t.c.store_id, cat_t.c.id, cat_t.c.name)
             .order_by(wh_t.c.code, cat_t.c.name))
     if warehouse_ids is not None:
-        stmt = stmt.where(quant_t.c.warehouse_id.in_(list(warehouse_ids)))
+        stmt = stmt.where(parts.c.warehouse_id.in_(list(warehouse_ids)))
     if store_ids is not None:
         stmt = stmt.where(wh_t.c.store_id.in_(list(store_ids) or [-1]))
     rows, total_q, total_v = [], Decimal(0), Decimal(0)
     for r in _session().execute(stmt):
-        q = Decimal(str(r.quantity)).quantize(Q3)
-        v = Decimal(str(r.value)).quantize(C2, rounding=ROUND_HALF_UP)
+        q = _from_milli(r.quantity)
+        v = Decimal(int(r.cents or 0)).scaleb(-2)
+        if q == 0 and v == 0:
+            continue
         rows.append({"warehouse_id": r.warehouse_id, "warehouse_code": r.warehouse_code or "TRANSIT",
-                     "warehouse_name": r.warehouse_name or _("In transit"), "category_id": r.category_id,
-                     "category": r.category or _("(no category)"), "quantity": q, "value": v})
+                     "warehouse_name": r.warehouse_name or _("In transit"), "store_id": r.store_id,
+                     "category_id": r.category_id, "category": r.category or _("(no category)"),
+                     "quantity": q, "value": v})
         total_q += q
         total_v += v
-    return {"rows": rows, "total_quantity": total_q, "total_value": total_v}
+    return {"rows": rows, "total_quantity": total_q, "total_value": total_v, "as_of": day}
+
+
+def valuation_by_store(*, as_of=None) -> dict:
+    """Stock value per store ({store id or None (transit, central warehouses): value}),
+    the figure the inventory account's balance per store equals."""
+    out: dict = defaultdict(Decimal)
+    for row in valuation(as_of=as_of)["rows"]:
+        out[row["store_id"]] += row["value"]
+    return dict(out)
 
 
 def verify(limit: int | None = None) -> list[dict]:

@@ -44,17 +44,18 @@ def _generate_moves(conn, dialect, start, stop, P, W, pbase, supplier, customer,
     # bench_loc(idx, loc_id): idx 0 is the DC's stock location
     sql = f"""
         INSERT INTO warehouse_move (product_id, quantity, from_location_id, to_location_id, state, unit_cost,
-                                    source, done_at, created_at)
+                                    value, value_date, source, done_at, created_at)
         SELECT {pbase} + (n % {P}),
                CASE WHEN n < {P} THEN 100 WHEN (n / {P}) % 4 = 3 THEN 1 ELSE 5 END,
                CASE WHEN n >= {P} AND (n / {P}) % 4 = 3 THEN bl.loc_id ELSE {supplier} END,
                CASE WHEN n >= {P} AND (n / {P}) % 4 = 3 THEN {customer} ELSE bl.loc_id END,
-               'done', 2.5, 'GEN', :now, :now
+               'done', 2.5, CASE WHEN n < {P} THEN 250 WHEN (n / {P}) % 4 = 3 THEN 2.5 ELSE 12.5 END,
+               :day, 'GEN', :now, :now
         FROM {_series(dialect, start, stop)}
         JOIN bench_loc bl ON bl.idx = CASE WHEN n < {P} OR (n / {P}) % 4 = 3 THEN 0
                                            ELSE 1 + ((n / {P}) + (n % {P})) % {W - 1} END
     """
-    conn.execute(sa.text(sql), {"now": now})
+    conn.execute(sa.text(sql), {"now": now, "day": now.date()})
 
 
 def _rebuild_quants(conn):
@@ -122,8 +123,10 @@ def run(ctx) -> dict:
         conn.execute(sa.text("CREATE TEMPORARY TABLE bench_loc (idx INTEGER PRIMARY KEY, loc_id INTEGER)"))
         conn.execute(sa.text("INSERT INTO bench_loc (idx, loc_id) VALUES (:idx, :loc_id)"),
                      [{"idx": r["idx"], "loc_id": r["loc_id"]} for r in locs])
-        conn.execute(sa.text("INSERT INTO warehouse_product_cost (product_id, average_cost, updated_at) "
-                             "SELECT id, 2.5, :now FROM product WHERE sku LIKE 'BP%'"), {"now": utcnow()})
+        conn.execute(sa.text("INSERT INTO warehouse_product_cost (product_id, warehouse_id, average_cost, updated_at) "
+                             "SELECT p.id, w.id, 2.5, :now FROM product p CROSS JOIN warehouse_warehouse w "
+                             "WHERE p.sku LIKE 'BP%' AND w.id IN :whs").bindparams(sa.bindparam("whs", expanding=True)),
+                     {"now": utcnow(), "whs": [r["wh_id"] for r in locs]})
         now = utcnow()
         _generate_moves(conn, dialect, 0, sc["checkpoint"], P, W, pbase, supplier, customer, now)
         _rebuild_quants(conn)

@@ -168,3 +168,61 @@ def test_api_reservations_and_scoping(wh, api_client):
     r = api.post("/api/v1/stock/reservations", json={"product_id": wh.cola.id, "store_id": wh.store_b.id,
                                                      "quantity": "1", "source": "CART9"})
     assert r.status_code == 403
+
+
+def _two_days(wh):
+    """10 tea into A at 2.50 on 1 March (local), 4 of them sold on 2 March."""
+    import datetime as dt
+    from core import timeutil
+    with timeutil.freeze(timeutil.local(2026, 3, 1, 23, 30)):
+        wh.s.receive(wh.tea.id, wh.loc_a.id, D(10), D("2.50"), source="PO-AS-OF")
+    with timeutil.freeze(timeutil.local(2026, 3, 2, 0, 30)):
+        wh.s.issue(wh.tea.id, wh.loc_a.id, D(4), source="SALE-AS-OF")
+    db.session.commit()
+    return dt.date(2026, 3, 1), dt.date(2026, 3, 2)
+
+
+def test_valuation_as_of_a_date_in_the_api_admin_pdf_and_cli(wh, api_client, client_as, app):
+    first, second = _two_days(wh)
+    api = api_client("warehouse.valuation.read")
+    r = api.get(f"/api/v1/stock/valuation?as_of={first.isoformat()}")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["as_of"] == "2026-03-01" and body["total_value"] == "25.00" and body["total_quantity"] == "10.000"
+    now = api.get("/api/v1/stock/valuation").get_json()
+    assert now["as_of"] is None and now["total_value"] == "15.00"
+    assert api.get(f"/api/v1/stock/valuation?as_of={second.isoformat()}").get_json()["total_value"] == "15.00"
+    assert api.get("/api/v1/stock/valuation?as_of=2026-02-28").get_json()["rows"] == []
+    bad = api.get("/api/v1/stock/valuation?as_of=yesterday")
+    assert 400 <= bad.status_code < 500 and bad.mimetype == "application/problem+json"
+    assert api.get("/api/v1/stock/valuation?warehouse_id=999999").status_code == 404
+    # a clerk of store B sees only B's warehouse
+    clerk = api_client("warehouse.valuation.read", stores=[wh.store_b])
+    assert clerk.get("/api/v1/stock/valuation").get_json()["rows"] == []
+    assert api_client().get("/api/v1/stock/valuation").status_code == 403
+    # average cost per product and warehouse
+    costs = api.get(f"/api/v1/stock/average-costs?product_id={wh.tea.id}").get_json()["items"]
+    assert [(c["warehouse_id"], c["average_cost"], c["on_hand"]) for c in costs] == [(wh.wh_a.id, "2.5000", "6.000")]
+    assert api.get("/api/v1/stock/average-costs?product_id=999999").status_code == 404
+    # documented in OpenAPI with the date parameter
+    spec = api.get("/api/v1/openapi.json").get_json()
+    params = {p["name"] for p in spec["paths"]["/api/v1/stock/valuation"]["get"].get("parameters", [])}
+    assert "as_of" in params and "/api/v1/stock/average-costs" in spec["paths"]
+    # the admin screen: a date field, the figures of that day, the PDF of that day
+    boss = client_as("warehouse.valuation.read")
+    html = boss.get("/admin/warehouse_valuation/?as_of=2026-03-01").get_data(as_text=True)
+    assert 'name="as_of"' in html and "25.00" in html and "2026-03-01" in html
+    assert "15.00" in boss.get("/admin/warehouse_valuation/").get_data(as_text=True)
+    html = boss.get("/admin/warehouse_valuation/?as_of=not-a-date").get_data(as_text=True)
+    assert "15.00" in html  # said, and the stock now shown
+    pdf = boss.get("/admin/warehouse_valuation/pdf?as_of=2026-03-01")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "2026-03-01" in text and "25.00" in text
+    # the average cost screen
+    html = boss.get("/admin/warehouse_average_cost/").get_data(as_text=True)
+    assert "2.50" in html and "WHT-A" in html
+    # the CLI
+    result = app.test_cli_runner().invoke(args=["stock", "valuation", "--as-of", "2026-03-01"])
+    assert result.exit_code == 0 and "25.00" in result.output and "2026-03-01" in result.output, result.output
+    result = app.test_cli_runner().invoke(args=["stock", "valuation", "--as-of", "tomorrow"])
+    assert result.exit_code != 0

@@ -42,9 +42,17 @@ def test_receive_transfer_short_count_difference_and_everything_agrees(wh, app):
     assert ledger_balance(wh.tea.id, wh.loc_b.id) == D(20)
     assert ledger_balance(wh.tea.id, s.virtual_location("transit").id) == 0
     assert ledger_balance(wh.tea.id, s.virtual_location("inventory").id) == D(2)  # short + count
-    assert tr.lines[0].difference == D(1) and count.difference_value == D("-2.25")
+    # each warehouse keeps its own average: the 12 left A at 2.00 and arrived at it in B,
+    # (10 x 3.00 + 11 x 2.00) / 21 = 2.4762; the count loss in B is at B's cost
+    assert s.average_cost(wh.tea.id, wh.wh_a.id) == D("2.0000")
+    assert s.average_cost(wh.tea.id, wh.wh_b.id) == D("2.4762")
+    assert tr.lines[0].unit_cost == D("2.0000") and tr.lines[0].value == D("24.00")
+    assert tr.lines[0].difference == D(1) and count.difference_value == D("-2.48")
     value = s.valuation()
-    assert value["total_quantity"] == D(38) and value["total_value"] == D("85.50")  # 38 x 2.25
+    # A: 18 x 2.00; B: 30.00 + 22.00 - 2.48; transit empty (the missing one left at 2.00)
+    assert value["total_quantity"] == D(38) and value["total_value"] == D("85.52")
+    by_wh = {r["warehouse_id"]: r["value"] for r in value["rows"]}
+    assert by_wh == {wh.wh_a.id: D("36.00"), wh.wh_b.id: D("49.52")}
     result = app.test_cli_runner().invoke(args=["stock", "verify"])
     assert result.exit_code == 0, result.output
 

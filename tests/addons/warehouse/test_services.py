@@ -44,12 +44,50 @@ def test_moving_average_cost(wh):
     s.receive(wh.cola.id, wh.loc_a.id, D(10), D("2.00"), source="PO1")
     assert s.average_cost(wh.cola.id) == D("2.0000")
     s.receive(wh.cola.id, wh.loc_b.id, D(30), D("3.00"), source="PO2")
-    # (10 x 2 + 30 x 3) / 40 = 2.75
+    # each warehouse its own average; the product's is weighted by stock: (10 x 2 + 30 x 3) / 40
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("2.0000")
+    assert s.average_cost(wh.cola.id, wh.wh_b.id) == D("3.0000")
     assert s.average_cost(wh.cola.id) == D("2.7500")
-    s.issue(wh.cola.id, wh.loc_a.id, D(10), source="SO")
+    s.receive(wh.cola.id, wh.loc_a.id, D(10), D("3.00"), source="PO2b")
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("2.5000")  # (10 x 2 + 10 x 3) / 20
+    sold = s.issue(wh.cola.id, wh.loc_a.id, D(20), source="SO")
+    assert sold.unit_cost == D("2.5000") and sold.value == D("50.00")
+    # from zero stock: the received cost
     s.receive(wh.cola.id, wh.loc_a.id, D(10), D("4.00"), source="PO3")
-    # (30 x 2.75 + 10 x 4) / 40 = 3.0625
-    assert s.average_cost(wh.cola.id) == D("3.0625")
+    assert s.average_cost(wh.cola.id, wh.wh_a.id) == D("4.0000")
+    assert s.average_cost(wh.cola.id) == D("3.2500")  # (10 x 4 + 30 x 3) / 40
+    rows = {(r["warehouse_id"], r["product_id"]): r for r in s.average_costs(product_ids=[wh.cola.id])}
+    assert rows[(wh.wh_a.id, wh.cola.id)]["average_cost"] == D("4.0000")
+    assert rows[(wh.wh_b.id, wh.cola.id)]["on_hand"] == D(30)
+
+
+def test_issue_from_zero_or_negative_stock_takes_the_last_known_average(wh):
+    from addons.warehouse.models import Location
+    from core.db import db
+    s = wh.s
+    neg = Location(code="WHT-A/NEG", name="Shop floor", usage="internal", warehouse_id=wh.wh_a.id,
+                   parent_id=wh.loc_a.id, allow_negative=True)
+    db.session.add(neg)
+    db.session.flush()
+    # never received here: the product's cost
+    first = s.issue(wh.tea.id, neg.id, D(2), source="TILL-1")
+    assert first.unit_cost == D("4.0000") and first.value == D("8.00")
+    s.receive(wh.tea.id, neg.id, D(2), D("3.00"), source="PO")     # back to zero from below
+    # the two sold below zero at 4.00 really cost 3.00: the stock's value is set back to
+    # 0 x 3.00 by a revaluation of +2.00 (finance books it against COGS)
+    from addons.warehouse.models import Revaluation
+    import sqlalchemy as sa
+    (rv,) = db.session.scalars(sa.select(Revaluation).where(Revaluation.warehouse_id == wh.wh_a.id)).all()
+    assert (rv.reason, rv.value, rv.source) == ("negative", D("2.00"), "PO")
+    assert s.valuation(warehouse_ids=[wh.wh_a.id])["rows"] == []
+    s.receive(wh.tea.id, neg.id, D(4), D("2.00"), source="PO")     # from zero: 2.00
+    assert s.average_cost(wh.tea.id, wh.wh_a.id) == D("2.0000")
+    s.issue(wh.tea.id, neg.id, D(4), source="TILL-2")               # to zero
+    below = s.issue(wh.tea.id, neg.id, D(3), source="TILL-3")       # below zero: the last average
+    assert below.unit_cost == D("2.0000") and below.value == D("6.00")
+    assert s.on_hand(wh.tea.id, wh.wh_a.id) == D(-3)
+    # the valuation follows the ledger's values: -8 + 6 + 2 + 8 - 8 - 6
+    assert s.valuation(warehouse_ids=[wh.wh_a.id])["total_value"] == D("-6.00")
     # a product never received: its list cost
     assert s.average_cost(wh.crisps.id) == D("4.0000")
 

@@ -1,7 +1,7 @@
 """finance: manual entries, bank-line rules, statement balances, payment runs
 
 Revision ID: finance_0003_bank_payments
-Revises: finance_0001
+Revises: finance_0002_perpetual
 Create Date: 2026-12-03 11:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import core.db
 
 
 revision = 'finance_0003_bank_payments'
-down_revision = 'finance_0001'
+down_revision = 'finance_0002_perpetual'
 branch_labels = None
 depends_on = None
 
