@@ -1247,7 +1247,7 @@ def import_statement(content: bytes, *, filename: str, bank_code: str | None = N
     earlier = db.session.scalar(sa.select(Statement).where(Statement.file_hash == file_hash))
     if earlier is not None:
         raise Conflict(_("This statement file was already imported on %(when)s as '%(name)s' (statement "
-                         "%(id)s); it was not imported again.", when=f"{earlier.imported_at:%Y-%m-%d %H:%M}",
+                         "%(id)s); it was not imported again.", when=timeutil.format_local(earlier.imported_at),
                          name=earlier.filename, id=earlier.id))
     seen: dict = {}
     for row in rows:
