@@ -168,7 +168,7 @@ def test_till_scans_pays_and_sells_offline_exactly_once(live_server):
         db.session.remove()
 
 
-def _add_unstocked(app, barcode="4012345000017"):
+def _add_unstocked(app, barcode="4012345000016"):
     from core.db import db
     from core.models import Product
     with app.app_context():
