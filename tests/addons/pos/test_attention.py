@@ -216,3 +216,18 @@ def test_z_report_json_has_the_figures_of_its_pdf(shop, cashier, client_as):
     assert {"sales_total", "tax_total", "grand_total", "methods", "taxes", "register"} <= set(props)
     assert "/api/v1/pos/registers/{register_id}/check" in spec["paths"]
     assert "/api/v1/pos/attention/{attention_id}/void" in spec["paths"]
+
+
+def test_till_script_texts_come_translated_from_the_page(shop, client_as):
+    import html
+    import json
+    from pathlib import Path
+    from addons.pos.web import TILL_TEXTS
+    script = (Path(__file__).resolve().parents[3] / "addons/pos/static/till.js").read_text(encoding="utf-8")
+    asked = set(re.findall(r'\bT\("((?:[^"\\]|\\.)*)"', script))
+    assert asked == {t._args[0] for t in TILL_TEXTS}  # every text the script shows is marked here
+    web = client_as("pos.sell", stores=[shop.a])
+    page = web.get(f"/pos/till/{shop.reg_a.id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    messages = json.loads(html.unescape(re.search(r"data-messages='([^']*)'", page).group(1)))
+    assert messages["offline"] == "离线" and messages["Not sold: %(detail)s"] == "未售出：%(detail)s"
+    assert "需要处理" in page
