@@ -144,7 +144,7 @@ class AttentionView(ModelView):
     def void_view(self, attention_id):
         if not self.can("void"):
             return self.inaccessible_callback("void")
-        item = self.get_one(attention_id)
+        item = self.get_one(str(attention_id))
         if item is None:
             flash(_("Not found or not yours."), "error")
             return redirect(url_for(".index_view"))
@@ -164,7 +164,7 @@ class AttentionView(ModelView):
             except (CSRFError, WTFValidationError):
                 db.session.rollback()
                 flash(_("The form expired; try again."), "error")
-            item = self.get_one(attention_id)
+            item = self.get_one(str(attention_id))
         return self.render("pos/attention_void.html", item=item)
 
 

@@ -231,3 +231,37 @@ def test_till_script_texts_come_translated_from_the_page(shop, client_as):
     messages = json.loads(html.unescape(re.search(r"data-messages='([^']*)'", page).group(1)))
     assert messages["offline"] == "离线" and messages["Not sold: %(detail)s"] == "未售出：%(detail)s"
     assert "需要处理" in page
+
+
+def test_admin_resolves_refused_sales_of_its_stores(shop, cashier, client_as):
+    from addons.pos.models import PosAttention
+    open_session(cashier, shop.reg_a)
+    shop.cup.active = False
+    db.session.commit()
+    ids = [_queued(cashier, shop, [{"code": shop.cup.barcode}], f"adm-{n}").get_json()["attention_id"]
+           for n in range(3)]
+    perms = ("pos.attention.read", "pos.attention.retry", "pos.attention.convert", "pos.attention.void")
+    other = client_as(*perms, stores=[shop.b])
+    assert "adm-0" not in other.get("/admin/pos_attention/").get_data(as_text=True)
+    manager = client_as(*perms, stores=[shop.a])
+    page = manager.get("/admin/pos_attention/?search=adm").get_data(as_text=True)
+    assert all(f'value="{i}"' in page for i in ids) and shop.cup.barcode in page
+    # retry: still archived, refused, flashed, still open
+    r = manager.submit("/admin/pos_attention/", {"action": "retry", "rowid": [str(ids[0])]},
+                       post_url="/admin/pos_attention/action/", follow_redirects=True)
+    assert "no product" in r.get_data(as_text=True).lower()
+    assert db.session.get(PosAttention, ids[0]).state == "open"
+    manager.submit("/admin/pos_attention/", {"action": "convert", "rowid": [str(ids[0])]},
+                   post_url="/admin/pos_attention/action/")
+    db.session.expire_all()
+    assert db.session.get(PosAttention, ids[0]).state == "converted" and _sales("adm-0") == 1
+    # void needs a reason; another store's manager cannot
+    assert other.get(f"/admin/pos_attention/void/{ids[1]}").status_code in (302, 404)
+    r = manager.submit(f"/admin/pos_attention/void/{ids[1]}", {"reason": ""}, follow_redirects=True)
+    assert "reason" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(PosAttention, ids[1]).state == "open"
+    manager.submit(f"/admin/pos_attention/void/{ids[1]}", {"reason": "refunded in cash"})
+    db.session.expire_all()
+    item = db.session.get(PosAttention, ids[1])
+    assert item.state == "voided" and item.reason == "refunded in cash" and item.resolved_by_id is not None
