@@ -740,14 +740,14 @@ def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check
     session = _session()
     # a savepoint only where a refusal could follow another write of this posting
     savepoint = bool(plan["creatable"]) or len(plan["guarded"]) > 1
-    lock = drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1)
 
     def apply():
         conn = session.connection()
         if plan["creatable"]:
             sql, to_params = drv.quant_missing
             conn.exec_driver_sql(sql, [to_params(r) for r in plan["creatable"]])
-        if lock:
+        # (decided per attempt: a till posting short of stock has a second mode on the retry)
+        if drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1):
             conn.execute(_LOCK_SQL, {"keys": plan["keys"]})
         for mode, params in plan["by_mode"].items():
             sql, to_params = drv.guarded[mode]
