@@ -650,6 +650,10 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     from addons.sales import services as sales
 
     key = _check_key(idempotency_key)
+    if not isinstance(register_id, int) or not 0 < register_id <= MAX_ID:
+        raise NotFound(_("There is no register with id %(id)s.", id=register_id))
+    if customer_id is not None and (not isinstance(customer_id, int) or not 0 < customer_id <= MAX_ID):
+        raise NotFound(_("There is no customer with id %(id)s.", id=customer_id))
     row = db.session.execute(
         sa.select(PosRegister, PosSession, PosRegisterCounter.last_z)
         .options(sa.orm.lazyload(PosSession.register))  # the register is the row beside it
@@ -686,7 +690,7 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
         raise ValidationError(_("A sale needs at least one line."))
     if not raw_payments:
         raise ValidationError(_("A sale needs at least one payment."))
-    if customer_id is not None and db.session.get(Partner, customer_id) is None:
+    if customer_id is not None and _by_id(Partner, customer_id) is None:
         raise NotFound(_("There is no customer with id %(id)s.", id=customer_id))
 
     order_lines, products = _sale_lines(raw_lines, archived_ok=archived_ok)
@@ -858,7 +862,7 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
     ``restock``: the returned goods go back into the store's stock, at the cost they left it
     (False: damaged or not resellable, they stay out of stock)."""
     key = _check_key(idempotency_key)
-    original = db.session.get(PosSale, sale_id)
+    original = _by_id(PosSale, sale_id)
     if original is None or original.kind != "sale" or original.receipt_number is None:
         raise NotFound(_("There is no till sale with id %(id)s.", id=sale_id))
     register = get_register(original.register_id, user)

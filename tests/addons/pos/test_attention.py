@@ -162,6 +162,12 @@ def test_bad_input_and_ids_beyond_32_bits(shop, cashier, manager):
     r = manager.post("/api/v1/pos/sales", headers={"Idempotency-Key": "huge"},
                      json={"register_id": HUGE, "lines": [{"code": "x"}], "payments": CASH})
     assert r.status_code in (404, 422)
+    r = cashier.post(f"/api/v1/pos/sales/{HUGE}/refund", json={"idempotency_key": "rh", "reason": "x"})
+    assert r.status_code == 404
+    r = manager.post("/api/v1/pos/sales", headers={"Idempotency-Key": "huge-c"},
+                     json={"register_id": shop.reg_a.id, "lines": [{"code": shop.tea.barcode}], "payments": CASH,
+                           "customer_id": HUGE})
+    assert r.status_code == 404
     r = manager.post("/api/v1/pos/sales", headers={"Idempotency-Key": "huge-p"},
                      json={"register_id": shop.reg_a.id, "lines": [{"product_id": HUGE}], "payments": CASH})
     assert r.status_code == 404
