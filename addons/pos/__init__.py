@@ -19,6 +19,10 @@ def o2o_permissions():
         ("pos.sell", _l("Sell at the till (web till and till API)")),
         ("pos.session", _l("Open and close till sessions, put cash in and take it out")),
         ("pos.refund", _l("Refund a till sale (a new negative document)")),
+        ("pos.attention.read", _l("See refused till sales that need attention")),
+        ("pos.attention.retry", _l("Send a refused till sale again")),
+        ("pos.attention.convert", _l("Record a refused till sale in the open session")),
+        ("pos.attention.void", _l("Void a refused till sale, with a reason")),
     ]
     for thing, label in (("register", _l("registers")), ("session_admin", _l("till sessions")),
                          ("sale", _l("till sales")), ("journal", _l("the till journal")),

@@ -2,13 +2,19 @@
 till sales per session, Z reports and the journal (read-only), all scoped to the user's stores."""
 from __future__ import annotations
 
-from flask import url_for
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_login import current_user
 from markupsafe import Markup, escape
 
 from core.admin.views import ModelView
-from core.i18n import _l
+from core.db import db
+from core.errors import O2OError
+from core.i18n import _, _l
 
-from addons.pos.models import PosJournalEntry, PosRegister, PosSale, PosSession, PosZReport
+from addons.pos import services
+from addons.pos.models import PosAttention, PosJournalEntry, PosRegister, PosSale, PosSession, PosZReport
 
 CATEGORY = _l("Point of sale")
 
@@ -96,6 +102,72 @@ class JournalView(ModelView):
     column_filters = ["register_id", "kind", "document_ref"]
 
 
+def _void_link(view, context, model, name):
+    if model.state != "open":
+        return model.reason or ""
+    url = url_for(".void_view", attention_id=model.id)
+    return Markup(f'<a href="{escape(url)}">{escape(_l("Void with a reason"))}</a>')
+
+
+class AttentionView(ModelView):
+    """Refused till sales the till had taken the money for: the store manager retries,
+    converts (records in the open session) or voids them; a register's session cannot
+    close while one is open."""
+    permission = "pos.attention"
+    store_field = "store_id"
+    allow_create = allow_edit = allow_delete = False
+    can_view_details = True
+    column_list = ["id", "register", "session", "created_at", "queued_at", "total", "error", "state", "sale",
+                   "resolved_at", "resolved_by", "void"]
+    column_details_list = ["id", "register", "session", "idempotency_key", "request", "total", "queued_at",
+                           "error", "error_status", "error_type", "state", "created_at", "reported_by",
+                           "resolved_at", "resolved_by", "reason", "sale"]
+    column_formatters = {"void": _void_link}
+    column_labels = {"void": _l("Void")}
+    column_default_sort = ("id", True)
+    column_filters = ["state", "created_at", "register.code", "store.code"]
+    column_searchable_list = ["idempotency_key", "error"]
+
+    def _each(self, ids, fn, done):
+        self.run_service(ids, lambda i: fn(i, user=current_user._get_current_object()), done)
+
+    @action("retry", _l("Retry (send the sale again)"), _l("Send the selected sales again as they were?"))
+    def action_retry(self, ids):
+        self._each(ids, services.retry_attention, _("Sent again and recorded."))
+
+    @action("convert", _l("Convert (record in the open session)"),
+            _l("Record the selected sales in their register's open session whatever the stock says?"))
+    def action_convert(self, ids):
+        self._each(ids, services.convert_attention, _("Recorded in the open session."))
+
+    @expose("/void/<int:attention_id>", methods=["GET", "POST"])
+    def void_view(self, attention_id):
+        if not self.can("void"):
+            return self.inaccessible_callback("void")
+        item = self.get_one(str(attention_id))
+        if item is None:
+            flash(_("Not found or not yours."), "error")
+            return redirect(url_for(".index_view"))
+        if request.method == "POST":
+            from flask_wtf.csrf import CSRFError, validate_csrf
+            from wtforms.validators import ValidationError as WTFValidationError
+            try:
+                validate_csrf(request.form.get("csrf_token"))
+                services.void_attention(item.id, request.form.get("reason", ""),
+                                        user=current_user._get_current_object())
+                db.session.commit()
+                flash(_("Voided."), "success")
+                return redirect(url_for(".index_view"))
+            except O2OError as exc:
+                db.session.rollback()
+                flash(exc.message, "error")
+            except (CSRFError, WTFValidationError):
+                db.session.rollback()
+                flash(_("The form expired; try again."), "error")
+            item = self.get_one(str(attention_id))
+        return self.render("pos/attention_void.html", item=item)
+
+
 def views():
     return [
         RegisterView(PosRegister, name=_l("Registers"), category=CATEGORY, endpoint="pos_register"),
@@ -103,4 +175,6 @@ def views():
         SaleView(PosSale, name=_l("Till sales"), category=CATEGORY, endpoint="pos_sale"),
         ZReportView(PosZReport, name=_l("Z reports"), category=CATEGORY, endpoint="pos_zreport"),
         JournalView(PosJournalEntry, name=_l("Journal"), category=CATEGORY, endpoint="pos_journal"),
+        AttentionView(PosAttention, name=_l("Sales needing attention"), category=CATEGORY,
+                      endpoint="pos_attention"),
     ]

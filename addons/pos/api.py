@@ -3,15 +3,18 @@
 Two ways in, both checked on every call:
 - ``Authorization: Bearer <token>`` (tills, integrations), as everywhere in the API;
 - the web till at /pos, same-origin, with the login cookie: then every request that changes
-  something (POST, and the GETs that record a print) must carry the page's CSRF token in
-  the ``X-CSRFToken`` header (or ``csrf_token`` query parameter), so another site cannot
-  make a logged-in cashier's browser sell or print.
+  something (every POST) must carry the page's CSRF token in the ``X-CSRFToken`` header (or
+  ``csrf_token`` query parameter), so another site cannot make a logged-in cashier's browser
+  sell or print. Reading a document (GET of a receipt or Z report) changes nothing and needs
+  no token: it is marked DUPLICATE once the document was printed. Printing is the POST of
+  the same address, which records the print (the fiscal journal counts duplicates).
 A sale carries an idempotency key chosen by the till (``Idempotency-Key`` header or
 ``idempotency_key`` field): a retry answers the first result (status 200 and header
 ``Idempotent-Replayed: true`` instead of 201) and never records the sale twice.
 """
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pydantic
@@ -24,7 +27,7 @@ from wtforms.validators import ValidationError as WTFValidationError
 from core.api import PROBLEM_TYPE_BASE, ApiAuth, ApiBlueprint, ApiProblem, authenticate_token
 from core.auth import login_manager, user_can
 from core.db import db, take_write_lock
-from core.errors import PermissionDenied
+from core.errors import O2OError, PermissionDenied
 from core.i18n import _
 from core.models import Product
 
@@ -36,7 +39,7 @@ bp = ApiBlueprint("pos", __name__, url_prefix="/pos")
 SAFE = ("GET", "HEAD", "OPTIONS")
 
 
-def till_user(permission: str, *, csrf_on_get: bool = False):
+def till_user(permission: str):
     """The user of this call (Bearer token, or the web till's cookie with its CSRF token).
     Found once per request (the route's ``TILL`` auth runs first); a view asking again only
     re-checks the CSRF token its kind of request needs and the permission."""
@@ -51,7 +54,7 @@ def till_user(permission: str, *, csrf_on_get: bool = False):
             raise ApiProblem(401, "Authentication required",
                              "Send an API token in the header 'Authorization: Bearer <token>' or log in.")
         g.till_user, g.till_by_cookie = user, by_cookie
-    if by_cookie and (request.method not in SAFE or csrf_on_get):
+    if by_cookie and request.method not in SAFE:  # a GET changes nothing: it never needs one
         token = request.headers.get("X-CSRFToken") or request.args.get("csrf_token")
         try:
             validate_csrf(token)
@@ -128,6 +131,10 @@ class SaleIn(pydantic.BaseModel):
     customer_id: int | None = None
     lines: list[LineIn] = pydantic.Field(..., min_length=1, max_length=500)
     payments: list[PaymentIn] = pydantic.Field(..., min_length=1, max_length=20)
+    queued_at: dt.datetime | None = pydantic.Field(
+        None, description="when the till took the money and queued the sale (offline or not): such a sale is a "
+                          "fact; if the server refuses it, it is kept as a needs-attention item for the store "
+                          "manager (the refusal's problem document carries its attention_id)")
 
 
 class OpenSessionIn(pydantic.BaseModel):
@@ -165,6 +172,112 @@ class RefundIn(pydantic.BaseModel):
 
 class LookupQuery(pydantic.BaseModel):
     code: str = pydantic.Field(..., min_length=1, max_length=32)
+
+
+class PosSaleCheckIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    lines: list[LineIn] = pydantic.Field(..., min_length=1, max_length=500)
+
+
+class PosShortLineOut(pydantic.BaseModel):
+    line: int
+    product_id: int
+    name: str
+    available: str
+    wanted: str
+
+
+class PosSaleCheckOut(pydantic.BaseModel):
+    ok: bool
+    policy: str = pydantic.Field(..., description="the store's choice for short stock: record or refuse")
+    short: list[PosShortLineOut] = pydantic.Field(..., description="lines beyond book stock (recorded, with a "
+                                                                   "negative-stock exception, where the store records them)")
+
+
+class PosRefusedRequestIn(pydantic.BaseModel):
+    lines: list[dict] = pydantic.Field(..., min_length=1, max_length=500)
+    payments: list[dict] = pydantic.Field(..., min_length=1, max_length=20)
+    customer_id: int | None = None
+
+
+class PosAttentionIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    idempotency_key: str = pydantic.Field(..., min_length=1, max_length=64)
+    request: PosRefusedRequestIn
+    error: str = pydantic.Field(..., max_length=4000, description="the refusal the till was given")
+    error_status: int | None = pydantic.Field(None, ge=100, le=599)
+    error_type: str | None = pydantic.Field(None, max_length=128)
+    queued_at: dt.datetime | None = None
+    total: str | None = pydantic.Field(None, max_length=24)
+
+
+class PosAttentionOut(pydantic.BaseModel):
+    id: int
+    register_id: int
+    store_id: int
+    session_id: int | None
+    idempotency_key: str
+    request: dict
+    total: str | None
+    queued_at: str | None
+    error: str
+    error_status: int | None
+    error_type: str | None
+    state: str = pydantic.Field(..., description="open, retried, voided or converted")
+    created_at: str
+    reported_by_id: int | None
+    resolved_at: str | None
+    resolved_by_id: int | None
+    reason: str | None
+    sale_id: int | None
+
+
+class PosAttentionQuery(pydantic.BaseModel):
+    state: str | None = pydantic.Field("open", pattern="^(open|retried|voided|converted|all)$")
+
+
+class PosVoidIn(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid")
+    reason: str = pydantic.Field(..., max_length=256, description="why the refused sale is not recorded")
+
+
+class PosZTaxOut(pydantic.BaseModel):
+    rate: str
+    net: str
+    tax: str
+    total: str
+
+
+class PosZReportOut(pydantic.BaseModel):
+    """The Z report's figures, exactly as its PDF prints them."""
+    id: int
+    number: int
+    z_number: int
+    session_id: int
+    model_config = pydantic.ConfigDict(populate_by_name=True)
+    session: str
+    register_label: str = pydantic.Field(..., alias="register", description="store/register code and name")
+    register_id: int
+    store_id: int
+    opened_at: str
+    closed_at: str
+    opening_float: str
+    cash_in_out_total: str
+    sales_count: int
+    sales_total: str
+    refunds_count: int
+    refunds_total: str
+    net_total: str
+    tax_total: str
+    discounts_total: str
+    taxes: list[PosZTaxOut]
+    methods: dict[str, dict[str, str]]
+    cash_expected: str
+    cash_counted: str
+    cash_difference: str
+    difference_reason: str | None
+    grand_total: str
+    pdf: str
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -283,18 +396,40 @@ def close_session(session_id, body: CloseIn):
     return out
 
 
-@bp.endpoint("/z-reports/<int:z_id>.pdf", permission="pos.session", auth=TILL, summary="The Z report as PDF (later prints: DUPLICATE)")
-def z_report_pdf(z_id):
-    user = till_user("pos.session", csrf_on_get=True)
+def _z_report(z_id, *, printing: bool):
+    user = till_user("pos.session")
     from addons.pos import reports
-    z = db.session.get(PosZReport, z_id)
+    z = services._by_id(PosZReport, z_id)
     if z is None:
         raise ApiProblem(404, "Not found", _("There is no Z report with id %(id)s.", id=z_id))
     services.check_store_access(user, z.session.store_id, z.register)
-    duplicate = services.record_print("z", z.id, z.register_id, f"Z{z.number:06d}", user=user)
+    if printing:
+        duplicate = services.record_print("z", z.id, z.register_id, f"Z{z.number:06d}", user=user)
+    else:
+        duplicate = services.printed_before("z", z.id)
     response = make_response(reports.z_report_pdf(z.data, duplicate=duplicate))
     response.mimetype = "application/pdf"
     return response
+
+
+@bp.endpoint("/z-reports/<int:z_id>.pdf", permission="pos.session", auth=TILL,
+             summary="Read the Z report as PDF (marked DUPLICATE once printed; records nothing)")
+def z_report_pdf(z_id):
+    return _z_report(z_id, printing=False)
+
+
+@bp.endpoint("/z-reports/<int:z_id>.pdf", methods=["POST"], permission="pos.session", auth=TILL,
+             summary="Print the Z report: records the print (later prints DUPLICATE)")
+def z_report_print(z_id):
+    write_lock()
+    return _z_report(z_id, printing=True)
+
+
+@bp.endpoint("/sessions/<int:session_id>/z", permission="pos.session", auth=TILL, response=PosZReportOut,
+             summary="The Z report of a closed session as JSON: the figures its PDF prints")
+def z_report_json(session_id):
+    user = till_user("pos.session")
+    return services.z_report_json(services.z_report_of(session_id, user))
 
 
 # --- scanning -----------------------------------------------------------------------------
@@ -329,9 +464,35 @@ def create_sale(body: SaleIn):
     key = _key(body.idempotency_key)
     lines = [{k: _plain(v) for k, v in line.model_dump(exclude_none=True).items()} for line in body.lines]
     payments = [{k: _plain(v) for k, v in p.model_dump(exclude_none=True).items()} for p in body.payments]
-    document, created = services.sell(body.register_id, idempotency_key=key, lines=lines, payments=payments,
-                                      customer_id=body.customer_id, user=user)
+    try:
+        document, created = services.sell(body.register_id, idempotency_key=key, lines=lines, payments=payments,
+                                          customer_id=body.customer_id, user=user)
+    except O2OError as refused:
+        if body.queued_at is None or refused.extra.get("retry_later"):
+            raise
+        # the till took the money: keep the sale on the server before answering the refusal,
+        # so it is not lost even if the till is wiped afterwards
+        refused.extra["attention_id"] = _keep_refused(body, key, lines, payments, refused, user)
+        raise
     return _document_response(document, created)
+
+
+def _keep_refused(body: SaleIn, key, lines, payments, refused: O2OError, user) -> int | None:
+    db.session.rollback()
+    g.till_write_locked = False  # the rollback ended the transaction that held it
+    write_lock()
+    try:
+        item, _created = services.report_attention(
+            body.register_id, idempotency_key=key,
+            request={"lines": lines, "payments": payments, "customer_id": body.customer_id},
+            error=refused.message, error_status=refused.status, error_type=PROBLEM_TYPE_BASE + refused.type_suffix,
+            queued_at=body.queued_at, user=user)
+    except O2OError:  # no such register, the key is missing...: the till reports it itself
+        db.session.rollback()
+        return None
+    item_id = item.id
+    db.session.commit()
+    return item_id
 
 
 @bp.endpoint("/sales/<int:sale_id>", permission="pos.sell", auth=TILL, summary="A till document (sale or refund)")
@@ -353,11 +514,15 @@ def refund_sale(sale_id, body: RefundIn):
 
 
 def _receipt(sale_id, fmt: str):
-    user = till_user("pos.sell", csrf_on_get=True)
+    user = till_user("pos.sell")
     from addons.pos import reports
     sale = services.get_sale(sale_id, user)
     document = sale.data
-    duplicate = services.record_print("receipt", sale.id, sale.register_id, document["receipt"], user=user)
+    if request.method == "POST":  # printing: recorded, the second and later are DUPLICATE
+        write_lock()
+        duplicate = services.record_print("receipt", sale.id, sale.register_id, document["receipt"], user=user)
+    else:  # reading changes nothing
+        duplicate = services.printed_before("receipt", sale.id)
     footer = current_app.config.get("POS_RECEIPT_FOOTER", "")
     if fmt == "pdf":
         response = make_response(reports.receipt_pdf(document, duplicate=duplicate, footer=footer))
@@ -370,12 +535,98 @@ def _receipt(sale_id, fmt: str):
 
 
 @bp.endpoint("/sales/<int:sale_id>/receipt.pdf", permission="pos.sell", auth=TILL,
-             summary="The receipt, 80 mm wide PDF (the first print is the original, later ones DUPLICATE)")
+             summary="Read the receipt, 80 mm wide PDF (marked DUPLICATE once printed; records nothing)")
 def receipt_pdf(sale_id):
     return _receipt(sale_id, "pdf")
 
 
+@bp.endpoint("/sales/<int:sale_id>/receipt.pdf", methods=["POST"], permission="pos.sell", auth=TILL,
+             summary="Print the receipt as PDF: the first print is the original, later ones DUPLICATE")
+def receipt_pdf_print(sale_id):
+    return _receipt(sale_id, "pdf")
+
+
 @bp.endpoint("/sales/<int:sale_id>/receipt.html", permission="pos.sell", auth=TILL,
-             summary="The receipt as HTML for the till's printer (later prints DUPLICATE)")
+             summary="Read the receipt as HTML (marked DUPLICATE once printed; records nothing)")
 def receipt_html(sale_id):
     return _receipt(sale_id, "html")
+
+
+@bp.endpoint("/sales/<int:sale_id>/receipt.html", methods=["POST"], permission="pos.sell", auth=TILL,
+             summary="Print the receipt as HTML for the till's printer (later prints DUPLICATE)")
+def receipt_html_print(sale_id):
+    return _receipt(sale_id, "html")
+
+
+# --- refused sales that need attention, and the check before payment ----------------------
+
+@bp.endpoint("/registers/<int:register_id>/check", methods=["POST"], permission="pos.sell", auth=TILL, body=PosSaleCheckIn,
+             response=PosSaleCheckOut,
+             summary="Before taking the money: would the store refuse this sale for its stock? (409 names the line)")
+def check_sale(register_id, body: PosSaleCheckIn):
+    user = till_user("pos.sell")
+    lines = [{k: _plain(v) for k, v in line.model_dump(exclude_none=True).items()} for line in body.lines]
+    return services.check_sale(register_id, lines, user=user)
+
+
+@bp.endpoint("/registers/<int:register_id>/attention", permission="pos.sell", auth=TILL, query=PosAttentionQuery,
+             response=list[PosAttentionOut], summary="Refused sales of a register that need attention")
+def list_attention(register_id, query: PosAttentionQuery):
+    user = till_user("pos.sell")
+    state = None if query.state == "all" else query.state
+    return [services.attention_json(a) for a in services.attention_items(register_id, state=state, user=user)]
+
+
+@bp.endpoint("/registers/<int:register_id>/attention", methods=["POST"], permission="pos.sell", auth=TILL, body=PosAttentionIn,
+             response=PosAttentionOut, status=201,
+             summary="Report a queued sale the server refused after the money was taken (idempotent per key)")
+def report_attention(register_id, body: PosAttentionIn):
+    write_lock()
+    user = till_user("pos.sell")
+    item, created = services.report_attention(
+        register_id, idempotency_key=body.idempotency_key, request=body.request.model_dump(mode="json"),
+        error=body.error, error_status=body.error_status, error_type=body.error_type, queued_at=body.queued_at,
+        total=body.total, user=user)
+    response = jsonify(services.attention_json(item))
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.endpoint("/attention/<int:attention_id>", permission="pos.sell", auth=TILL, response=PosAttentionOut,
+             summary="A refused sale that needs attention")
+def get_attention(attention_id):
+    user = till_user("pos.sell")
+    return services.attention_json(services.get_attention(attention_id, user))
+
+
+def _resolved(attention_id, document, created):
+    out = {"attention": services.attention_json(services.get_attention(attention_id)), "sale": document}
+    response = jsonify(out)
+    response.status_code = 201 if created else 200
+    return response
+
+
+@bp.endpoint("/attention/<int:attention_id>/retry", methods=["POST"], permission="pos.attention.retry", auth=TILL, status=201,
+             summary="Send the refused sale again as it was, in the register's open session (never twice)")
+def retry_attention(attention_id):
+    write_lock()
+    user = till_user("pos.attention.retry")
+    document, created = services.retry_attention(attention_id, user=user)
+    return _resolved(attention_id, document, created)
+
+
+@bp.endpoint("/attention/<int:attention_id>/convert", methods=["POST"], permission="pos.attention.convert", auth=TILL, status=201,
+             summary="Record the refused sale in the register's open session whatever the stock says")
+def convert_attention(attention_id):
+    write_lock()
+    user = till_user("pos.attention.convert")
+    document, created = services.convert_attention(attention_id, user=user)
+    return _resolved(attention_id, document, created)
+
+
+@bp.endpoint("/attention/<int:attention_id>/void", methods=["POST"], permission="pos.attention.void", auth=TILL, body=PosVoidIn,
+             response=PosAttentionOut, summary="Void the refused sale (not recorded), with a reason")
+def void_attention(attention_id, body: PosVoidIn):
+    write_lock()
+    user = till_user("pos.attention.void")
+    return services.attention_json(services.void_attention(attention_id, body.reason, user=user))

@@ -253,6 +253,53 @@ class PosPrint(IdMixin, db.Model):
     printed_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+ATTENTION_OPEN, ATTENTION_RETRIED, ATTENTION_VOIDED, ATTENTION_CONVERTED = "open", "retried", "voided", "converted"
+ATTENTION_STATES = (ATTENTION_OPEN, ATTENTION_RETRIED, ATTENTION_VOIDED, ATTENTION_CONVERTED)
+
+
+class PosAttention(IdMixin, db.Model):
+    """A till sale the server refused after the till had taken the money (a queued sale:
+    stock refused, a product archived meanwhile, the session closed...). Nothing is lost:
+    the original request is kept until the store manager retries it, converts it into a
+    sale of the open session, or voids it with a reason. One per (register, idempotency
+    key): the till and the server may both report it."""
+    __tablename__ = "pos_attention"
+    __table_args__ = (sa.UniqueConstraint("register_id", "idempotency_key"),
+                      sa.Index("ix_pos_attention_register_state", "register_id", "state"))
+
+    register_id: Mapped[int] = mapped_column(sa.ForeignKey("pos_register.id"), nullable=False)
+    store_id: Mapped[int] = mapped_column(sa.ForeignKey("store.id"), nullable=False, index=True)
+    session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pos_session.id"))  # open when refused
+    idempotency_key: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    request: Mapped[str] = mapped_column(sa.Text, nullable=False)  # canonical JSON: lines, payments, customer
+    total: Mapped[str | None] = mapped_column(sa.String(24))  # as the till showed it
+    queued_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))  # money taken
+    error: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    error_status: Mapped[int | None] = mapped_column(sa.Integer)
+    error_type: Mapped[str | None] = mapped_column(sa.String(128))
+    state: Mapped[str] = mapped_column(sa.String(10), nullable=False, default=ATTENTION_OPEN)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    reported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    reason: Mapped[str | None] = mapped_column(sa.String(256))  # why it was voided
+    sale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("pos_sale.id"))  # the sale it became
+
+    register = relationship(PosRegister)
+    session = relationship(PosSession)
+    store = relationship("Store")
+    sale = relationship(PosSale)
+    reported_by = relationship("User", foreign_keys=[reported_by_id])
+    resolved_by = relationship("User", foreign_keys=[resolved_by_id])
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.request)
+
+    def __str__(self):
+        return f"#{self.id} {self.idempotency_key}"
+
+
 # --- immutability at flush ----------------------------------------------------------------
 
 def _was_closed(session, obj: PosSession) -> bool:

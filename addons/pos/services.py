@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import db, persistent_from_row, utcnow
-from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, InsufficientStock, NotFound, O2OError, PermissionDenied, ValidationError
 from core.events import fire
 from core.i18n import _
 from core.models import Partner, Product, Store
@@ -27,11 +27,13 @@ from core.timeutil import format_local, iso, local_date, stamp, store_timezone
 
 from addons.pos import barcodes
 from addons.pos.models import (
-    SESSION_CLOSED, SESSION_OPEN, PosCashMove, PosJournalEntry, PosPrint, PosRegister,
-    PosRegisterCounter, PosSale, PosSalePayment, PosSession, PosSessionCount, PosZReport,
+    ATTENTION_CONVERTED, ATTENTION_OPEN, ATTENTION_RETRIED, ATTENTION_VOIDED, SESSION_CLOSED, SESSION_OPEN,
+    PosAttention, PosCashMove, PosJournalEntry, PosPrint, PosRegister, PosRegisterCounter, PosSale,
+    PosSalePayment, PosSession, PosSessionCount, PosZReport,
 )
 
 ZERO = Decimal("0")
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing (never a database error)
 CENT = Decimal("0.01")
 GENESIS_HASH = "0" * 64
 
@@ -77,8 +79,19 @@ def check_store_access(user, store_id: int, register: PosRegister | None = None)
                                  "use it.", register=what))
 
 
+def _by_id(model, value):
+    """A row by id, None for an id no row can have (not a number, beyond 32 bits)."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < value <= MAX_ID:
+        return None
+    return db.session.get(model, value)
+
+
 def get_register(register_id: int, user=None) -> PosRegister:
-    register = db.session.get(PosRegister, register_id)
+    register = _by_id(PosRegister, register_id)
     if register is None:
         raise NotFound(_("There is no register with id %(id)s.", id=register_id))
     check_store_access(user, register.store_id, register)
@@ -86,7 +99,7 @@ def get_register(register_id: int, user=None) -> PosRegister:
 
 
 def get_session(session_id: int, user=None) -> PosSession:
-    pos_session = db.session.get(PosSession, session_id)
+    pos_session = _by_id(PosSession, session_id)
     if pos_session is None:
         raise NotFound(_("There is no till session with id %(id)s.", id=session_id))
     check_store_access(user, pos_session.store_id, pos_session.register)
@@ -244,6 +257,11 @@ def close_session(session_id: int, counts: dict, *, difference_reason: str | Non
     pos_session = get_session(session_id, user)
     if pos_session.state == SESSION_CLOSED:
         raise Conflict(_("Session %(session)s is already closed.", session=pos_session.name))
+    waiting = open_attention_count(pos_session.register_id)
+    if waiting:
+        raise Conflict(_("Register %(register)s has %(n)s refused sale(s) that need attention: the store manager "
+                         "retries, converts or voids them before the session can be closed.",
+                         register=str(pos_session.register), n=waiting), attention=waiting)
     counts = {str(k): _dec(v, _("The counted amount of %(method)s", method=k)) for k, v in (counts or {}).items()}
     for method, value in counts.items():
         if value < 0:
@@ -512,7 +530,7 @@ class _Prefetched:
 
 
 def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: str | None = None,
-                 known: _Prefetched | None = None) -> dict:
+                 known: _Prefetched | None = None, archived_ok: bool = False) -> dict:
     """The product behind a scanned code (barcode, scale label or SKU).
 
     Returns ``{"product": Product, "quantity": Decimal | None, "unit_price": Decimal | None,
@@ -521,7 +539,7 @@ def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: st
     known = known or _Prefetched(())
     if sku:
         product = known.sku(sku.strip())
-        if product is None or not product.active:
+        if product is None or not (product.active or archived_ok):
             raise NotFound(_("No product has the SKU %(sku)s.", sku=sku))
         return {"product": product, "quantity": None, "unit_price": None, "code": sku}
     text = (barcode or code or "").strip()
@@ -532,13 +550,13 @@ def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: st
         if problem:
             raise ValidationError(_("The barcode %(code)s is not valid: %(problem)s.", code=text, problem=problem))
         product = known.barcode(text)
-        if product is not None and product.active:
+        if product is not None and (product.active or archived_ok):
             return {"product": product, "quantity": None, "unit_price": None, "code": text}
         label = barcodes.parse_scale_label(text, _scale_layouts())
         if label is not None:
             product = db.session.scalar(sa.select(Product).where(Product.barcode == label.template)) \
                 or db.session.scalar(sa.select(Product).where(Product.sku == label.item))
-            if product is None or not product.active:
+            if product is None or not (product.active or archived_ok):
                 raise NotFound(_("No product for the scale label %(code)s (item %(item)s).",
                                  code=text, item=label.item))
             if label.kind == "weight":
@@ -560,7 +578,7 @@ def resolve_code(code: str | None = None, *, sku: str | None = None, barcode: st
     if barcode:
         raise ValidationError(_("The barcode %(code)s is not an EAN-13, UPC-A or EAN-8 number.", code=text))
     product = known.sku(text)
-    if product is None or not product.active:
+    if product is None or not (product.active or archived_ok):
         raise NotFound(_("No product has the barcode or SKU %(code)s.", code=text))
     return {"product": product, "quantity": None, "unit_price": None, "code": text}
 
@@ -582,7 +600,7 @@ def _replay(existing: PosSale, fingerprint: str) -> tuple[dict, bool]:
         raise Conflict(_("The idempotency key %(key)s was already used for a different sale; the till must "
                          "choose a new key for a new sale.", key=existing.idempotency_key))
     if existing.document is None:  # the first request is still running (or failed)
-        raise Conflict(_("This sale is still being recorded; retry in a moment."))
+        raise Conflict(_("This sale is still being recorded; retry in a moment."), retry_later=True)
     return json.loads(existing.document), False
 
 
@@ -622,16 +640,26 @@ def _check_key(key) -> str:
 
 
 def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments: list[dict],
-         customer_id: int | None = None, user=None) -> tuple[dict, bool]:
+         customer_id: int | None = None, user=None, stock_check: str = "till",
+         archived_ok: bool = False) -> tuple[dict, bool]:
     """Record a till sale: lines by barcode, SKU or product id, split payments, change.
 
     Returns ``(document, created)``: a retried request with the same idempotency key returns
     the first document and ``created=False``, and never records the sale twice (the unique
     constraint on (register, key) decides, also when two requests race).
+
+    Short book stock: the goods are in the shopper's hand, so the sale is recorded (the shop
+    goes negative, a negative-stock exception is raised) unless the store chose to refuse
+    (``warehouse.till_short_stock``): then InsufficientStock names the line.
+    ``stock_check="till_record"`` and ``archived_ok`` are for converting a refused sale.
     """
     from addons.sales import services as sales
 
     key = _check_key(idempotency_key)
+    if not isinstance(register_id, int) or not 0 < register_id <= MAX_ID:
+        raise NotFound(_("There is no register with id %(id)s.", id=register_id))
+    if customer_id is not None and (not isinstance(customer_id, int) or not 0 < customer_id <= MAX_ID):
+        raise NotFound(_("There is no customer with id %(id)s.", id=customer_id))
     row = db.session.execute(
         sa.select(PosRegister, PosSession, PosRegisterCounter.last_z)
         .options(sa.orm.lazyload(PosSession.register))  # the register is the row beside it
@@ -661,27 +689,53 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
     if sale is None:
         existing = find_sale(register.id, key)
         if existing is None:
-            raise Conflict(_("This sale is still being recorded; retry in a moment."))
+            raise Conflict(_("This sale is still being recorded; retry in a moment."), retry_later=True)
         return _replay(existing, fingerprint)
 
     if not raw_lines:
         raise ValidationError(_("A sale needs at least one line."))
     if not raw_payments:
         raise ValidationError(_("A sale needs at least one payment."))
-    if customer_id is not None and db.session.get(Partner, customer_id) is None:
+    if customer_id is not None and _by_id(Partner, customer_id) is None:
         raise NotFound(_("There is no customer with id %(id)s.", id=customer_id))
 
+    order_lines, products = _sale_lines(raw_lines, archived_ok=archived_ok)
+    sale_payments = []
+    for p in raw_payments:
+        method = (p.get("method") or "").strip()
+        if not method:
+            raise ValidationError(_("Every payment needs a method (cash, card, ...)."))
+        amount = _dec(p.get("amount"), _("The amount paid by %(method)s", method=method))
+        if amount <= 0:
+            raise ValidationError(_("The amount paid by %(method)s must be more than zero.", method=method))
+        sale_payments.append({"method": method, "amount": amount, "reference": p.get("reference")})
+
+    order = sales.create_order(channel="pos", store_id=register.store_id, lines=order_lines,
+                               customer_id=customer_id, fulfilment="carry_out",
+                               external_ref=f"pos:{register.id}:{key}"[:128], flush=False,
+                               allow_inactive=archived_ok)
+    # written once, paid and handed over, by the flush below
+    try:
+        order = sales.pay_order(order, sale_payments, flush=False, stock_check=stock_check)
+    except InsufficientStock as short:  # the store refuses short sales: say which line
+        raise _line_short(short, order_lines, products) from None
+    return _record_sale(sale, register, pos_session, seen_z, order, products)
+
+
+def _sale_lines(raw_lines: list[dict], *, archived_ok: bool = False) -> tuple[list[dict], dict]:
+    """The order lines of a till request (codes resolved in one query) and the products by id."""
     order_lines, products = [], {}
     known = _Prefetched([line.get(k) for line in raw_lines for k in ("code", "sku", "barcode")
                          if isinstance(line.get(k), str)])
     for index, line in enumerate(raw_lines, start=1):
         if line.get("product_id") is not None:
-            product = db.session.get(Product, int(line["product_id"]))
-            if product is None or not product.active:
+            product = _by_id(Product, line["product_id"])
+            if product is None or not (product.active or archived_ok):
                 raise NotFound(_("Line %(n)s: there is no product with id %(id)s.", n=index, id=line["product_id"]))
             found = {"product": product, "quantity": None, "unit_price": None}
         else:
-            found = resolve_code(line.get("code"), sku=line.get("sku"), barcode=line.get("barcode"), known=known)
+            found = resolve_code(line.get("code"), sku=line.get("sku"), barcode=line.get("barcode"), known=known,
+                                 archived_ok=archived_ok)
         product = found["product"]
         products[product.id] = product
         if line.get("quantity") is not None:
@@ -701,23 +755,51 @@ def sell(register_id: int, *, idempotency_key: str, lines: list[dict], payments:
             raise ValidationError(_("Line %(n)s (%(product)s): a discount is a percentage from 0 to 100.",
                                     n=index, product=product.name))
         order_lines.append({"product_id": product.id, "quantity": quantity, "unit_price": found["unit_price"],
-                            "discount": discount})
-    sale_payments = []
-    for p in raw_payments:
-        method = (p.get("method") or "").strip()
-        if not method:
-            raise ValidationError(_("Every payment needs a method (cash, card, ...)."))
-        amount = _dec(p.get("amount"), _("The amount paid by %(method)s", method=method))
-        if amount <= 0:
-            raise ValidationError(_("The amount paid by %(method)s must be more than zero.", method=method))
-        sale_payments.append({"method": method, "amount": amount, "reference": p.get("reference")})
+                            "discount": discount, "line": index})
+    return order_lines, products
 
-    order = sales.create_order(channel="pos", store_id=register.store_id, lines=order_lines,
-                               customer_id=customer_id, fulfilment="carry_out",
-                               external_ref=f"pos:{register.id}:{key}"[:128], flush=False)
-    # written once, paid and handed over, by the flush below
-    order = sales.pay_order(order, sale_payments, flush=False)
 
+def _line_short(short: InsufficientStock, order_lines: list[dict], products: dict) -> InsufficientStock:
+    """The warehouse's refusal, worded for the cashier with the line it is about."""
+    pid = short.extra.get("product_id")
+    index = next((l["line"] for l in order_lines if l["product_id"] == pid), None)
+    product = products.get(pid)
+    return InsufficientStock(
+        _("Line %(n)s (%(product)s): only %(available)s in stock, %(wanted)s sold; this store refuses till sales "
+          "short of stock.", n=index, product=product.name if product else pid,
+          available=short.extra.get("available"), wanted=short.extra.get("requested")),
+        line=index, **short.extra)
+
+
+def check_sale(register_id: int, lines: list[dict], *, user=None) -> dict:
+    """Before the till takes the money: would the store refuse this sale for its stock?
+    Returns ``{"ok": True, "policy", "short": [...]}`` (short lines are recorded with a
+    negative-stock exception where the store records them); raises InsufficientStock
+    naming the first short line where the store refuses."""
+    from addons.warehouse import services as wh
+    register = get_register(register_id, user)
+    raw_lines = [{k: (str(v) if isinstance(v, Decimal) else v) for k, v in (line or {}).items()} for line in lines or ()]
+    if not raw_lines:
+        raise ValidationError(_("A sale needs at least one line."))
+    order_lines, products = _sale_lines(raw_lines)
+    warehouse = wh.warehouse_for_store(register.store_id)
+    policy = wh.till_short_stock(warehouse.id)
+    shortages = wh.till_shortages(wh.stock_location(warehouse.id).id, order_lines)
+    short = []
+    for s in shortages:
+        index = next(l["line"] for l in order_lines if l["product_id"] == s["product_id"])
+        short.append({"line": index, "product_id": s["product_id"], "name": products[s["product_id"]].name,
+                      "available": str(s["available"]), "wanted": str(s["wanted"])})
+    if short and policy == "refuse":
+        first = short[0]
+        raise InsufficientStock(
+            _("Line %(n)s (%(product)s): only %(available)s in stock, %(wanted)s wanted; this store refuses till "
+              "sales short of stock.", n=first["line"], product=first["name"], available=first["available"],
+              wanted=first["wanted"]), line=first["line"], product_id=first["product_id"], lines=short)
+    return {"ok": True, "policy": policy, "short": short}
+
+
+def _record_sale(sale, register, pos_session, seen_z, order, products) -> tuple[dict, bool]:
     # Lock the register: numbers in order, no gaps. A close racing this sale is seen now:
     # closing takes a Z number on the same row, so the guarded UPDATE (re-checked on the row
     # as the close left it, PostgreSQL) finds nothing when the session we saw open closed.
@@ -786,7 +868,7 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
     ``restock``: the returned goods go back into the store's stock, at the cost they left it
     (False: damaged or not resellable, they stay out of stock)."""
     key = _check_key(idempotency_key)
-    original = db.session.get(PosSale, sale_id)
+    original = _by_id(PosSale, sale_id)
     if original is None or original.kind != "sale" or original.receipt_number is None:
         raise NotFound(_("There is no till sale with id %(id)s.", id=sale_id))
     register = get_register(original.register_id, user)
@@ -851,7 +933,7 @@ def refund(sale_id: int, *, idempotency_key: str, reason: str, lines: list[dict]
     if sale is None:  # the same refund, sent again while the first was being recorded
         existing = find_sale(register.id, key)
         if existing is None:
-            raise Conflict(_("This sale is still being recorded; retry in a moment."))
+            raise Conflict(_("This sale is still being recorded; retry in a moment."), retry_later=True)
         return _replay(existing, fingerprint)
     counters = _bump(register.id, last_receipt=1, last_journal_seq=1, grand_total=total)
     sale.receipt_number = counters.last_receipt
@@ -914,8 +996,14 @@ def record_print(doc_type: str, doc_id: int, register_id: int, document_ref: str
     return duplicate
 
 
+def printed_before(doc_type: str, doc_id: int) -> bool:
+    """Whether a document was printed already: a copy read now is a DUPLICATE."""
+    return db.session.scalar(sa.select(PosPrint.id).where(PosPrint.doc_type == doc_type,
+                                                          PosPrint.doc_id == doc_id).limit(1)) is not None
+
+
 def get_sale(sale_id: int, user=None) -> PosSale:
-    sale = db.session.get(PosSale, sale_id)
+    sale = _by_id(PosSale, sale_id)
     if sale is None or sale.document is None:
         raise NotFound(_("There is no till sale with id %(id)s.", id=sale_id))
     check_store_access(user, sale.store_id, sale.register)
@@ -946,3 +1034,159 @@ def demo_registers(session=None) -> list[PosRegister]:
         if not exists:
             created.append(create_register(store.id, "R1", f"{store.name} till 1"))
     return created
+
+
+# --- refused sales that need attention ----------------------------------------------------
+
+def open_attention_count(register_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(PosAttention).where(
+        PosAttention.register_id == register_id, PosAttention.state == ATTENTION_OPEN)) or 0
+
+
+def _parse_time(value):
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError(_("%(value)r is not a date and time (ISO 8601).", value=value)) from None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def report_attention(register_id: int, *, idempotency_key: str, request: dict, error: str,
+                     error_status: int | None = None, error_type: str | None = None, queued_at=None,
+                     total: str | None = None, user=None) -> tuple[PosAttention, bool]:
+    """Keep a till sale the server refused after the money was taken, with its original
+    request (``{"lines", "payments", "customer_id"}``) and the refusal. Idempotent per
+    (register, key): the till and the server may both report it; returns ``(item, created)``."""
+    register = get_register(register_id, user)
+    key = _check_key(idempotency_key)
+    existing = db.session.scalar(sa.select(PosAttention).where(PosAttention.register_id == register.id,
+                                                               PosAttention.idempotency_key == key))
+    if existing is not None:
+        return existing, False
+    recorded = find_sale(register.id, key)
+    if recorded is not None and recorded.document is not None:
+        raise Conflict(_("This sale was recorded as receipt %(receipt)s: it needs no attention.",
+                         receipt=recorded.receipt_label), sale_id=recorded.id, receipt=recorded.receipt_label)
+    if not isinstance(request, dict) or not isinstance(request.get("lines"), list) \
+            or not isinstance(request.get("payments"), list):
+        raise ValidationError(_("The refused sale's request needs its lines and payments."))
+    error = (error or "").strip() or _("Refused by the server")
+    pos_session = open_session_of(register.id)
+    item = PosAttention(register_id=register.id, store_id=register.store_id,
+                        session_id=pos_session.id if pos_session else None, idempotency_key=key,
+                        request=canonical_json({"lines": request["lines"], "payments": request["payments"],
+                                                "customer_id": request.get("customer_id")}),
+                        total=str(total)[:24] if total is not None else None, queued_at=_parse_time(queued_at),
+                        error=error[:4000], error_status=error_status, error_type=(error_type or "")[:128] or None,
+                        state=ATTENTION_OPEN, created_at=utcnow(), reported_by_id=_user_id(user))
+    try:
+        with db.session.begin_nested():
+            db.session.add(item)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # reported twice at once: the first report stands
+        existing = db.session.scalar(sa.select(PosAttention).where(PosAttention.register_id == register.id,
+                                                                   PosAttention.idempotency_key == key))
+        if existing is None:
+            raise
+        return existing, False
+    return item, True
+
+
+def get_attention(attention_id: int, user=None, *, lock: bool = False) -> PosAttention:
+    item = _by_id(PosAttention, attention_id)
+    if item is None:
+        raise NotFound(_("There is no refused sale needing attention with id %(id)s.", id=attention_id))
+    check_store_access(user, item.store_id, item.register)
+    if lock and db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(PosAttention.id).where(PosAttention.id == item.id).with_for_update())
+        db.session.refresh(item)
+    return item
+
+
+def _require_attention_open(item: PosAttention) -> None:
+    if item.state != ATTENTION_OPEN:
+        raise Conflict(_("This refused sale was already %(state)s.", state=_attention_state_label(item.state)),
+                       state=item.state)
+
+
+def _attention_state_label(state: str) -> str:
+    return {ATTENTION_OPEN: _("open"), ATTENTION_RETRIED: _("retried"), ATTENTION_VOIDED: _("voided"),
+            ATTENTION_CONVERTED: _("converted")}.get(state, state)
+
+
+def _resolve_by_sale(item: PosAttention, state: str, user, **sell_options) -> tuple[dict, bool]:
+    item = get_attention(item.id, user, lock=True)
+    _require_attention_open(item)
+    data = item.data
+    # the same idempotency key: if the sale was recorded meanwhile, this answers it, never twice
+    document, created = sell(item.register_id, idempotency_key=item.idempotency_key, lines=data["lines"],
+                             payments=data["payments"], customer_id=data.get("customer_id"), user=user,
+                             **sell_options)
+    item.state, item.sale_id = state, document["id"]
+    item.resolved_at, item.resolved_by_id = utcnow(), _user_id(user)
+    db.session.flush()
+    return document, created
+
+
+def retry_attention(attention_id: int, *, user=None) -> tuple[dict, bool]:
+    """Send the refused sale again as it was (after the stock was corrected, in a new
+    session...): recorded once, in the register's open session, or refused again."""
+    return _resolve_by_sale(get_attention(attention_id, user), ATTENTION_RETRIED, user)
+
+
+def convert_attention(attention_id: int, *, user=None) -> tuple[dict, bool]:
+    """Record the refused sale in the register's open session whatever stock says and even
+    if a product was archived since (the goods are gone, the money is in the drawer)."""
+    return _resolve_by_sale(get_attention(attention_id, user), ATTENTION_CONVERTED, user,
+                            stock_check="till_record", archived_ok=True)
+
+
+def void_attention(attention_id: int, reason: str, *, user=None) -> PosAttention:
+    """The refused sale is not recorded (the money was given back, a test sale...), with a reason."""
+    item = get_attention(attention_id, user, lock=True)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Give a reason for voiding the refused sale."))
+    _require_attention_open(item)
+    item.state, item.reason = ATTENTION_VOIDED, reason[:256]
+    item.resolved_at, item.resolved_by_id = utcnow(), _user_id(user)
+    db.session.flush()
+    return item
+
+
+def attention_json(item: PosAttention) -> dict:
+    return {"id": item.id, "register_id": item.register_id, "store_id": item.store_id,
+            "session_id": item.session_id, "idempotency_key": item.idempotency_key, "request": item.data,
+            "total": item.total, "queued_at": item.queued_at.isoformat() if item.queued_at else None,
+            "error": item.error, "error_status": item.error_status, "error_type": item.error_type,
+            "state": item.state, "created_at": item.created_at.isoformat(),
+            "reported_by_id": item.reported_by_id,
+            "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+            "resolved_by_id": item.resolved_by_id, "reason": item.reason, "sale_id": item.sale_id}
+
+
+def attention_items(register_id: int, *, state: str | None = ATTENTION_OPEN, user=None) -> list[PosAttention]:
+    register = get_register(register_id, user)
+    stmt = sa.select(PosAttention).where(PosAttention.register_id == register.id).order_by(PosAttention.id)
+    if state:
+        stmt = stmt.where(PosAttention.state == state)
+    return list(db.session.scalars(stmt))
+
+
+# --- Z report as data ---------------------------------------------------------------------
+
+def z_report_of(session_id: int, user=None) -> PosZReport:
+    pos_session = get_session(session_id, user)
+    z = db.session.scalar(sa.select(PosZReport).where(PosZReport.session_id == pos_session.id))
+    if z is None:
+        raise NotFound(_("Session %(session)s is still open: its Z report is taken when it closes.",
+                         session=pos_session.name))
+    return z
+
+
+def z_report_json(z: PosZReport) -> dict:
+    """The figures the Z report PDF prints (the same document), with its id and number."""
+    return {**z.data, "id": z.id, "number": z.number, "session_id": z.session_id,
+            "pdf": f"/api/v1/pos/z-reports/{z.id}.pdf"}

@@ -14,6 +14,7 @@ from flask_wtf.csrf import generate_csrf
 
 from core.auth import require_permission
 from core.db import db
+from core.i18n import _l
 
 from addons.pos import services
 from addons.pos.models import PosRegister
@@ -28,6 +29,35 @@ def _registers():
     if not current_user.is_superuser and current_user.store_ids is not None:
         stmt = stmt.where(PosRegister.store_id.in_(current_user.store_ids or [-1]))
     return list(db.session.scalars(stmt))
+
+
+# The till script's texts (marked here for the catalogue; the script has no catalogue of its
+# own: it looks its English text up in the page's data-messages, placeholders ``%(name)s``
+# filled in by it).
+TILL_TEXTS = (
+    _l("online"), _l("offline"), _l("remove"), _l("No open session"), _l("Session %(name)s"),
+    _l("%(n)s sale(s) waiting to be sent"),
+    _l("A queued sale of %(total)s was refused and needs attention: %(error)s"),
+    _l("A weighed article: scan its label again."), _l("Change %(change)s"),
+    _l("Enter what the customer pays (F8 cash, F9 card)."), _l("Not sold: %(detail)s"),
+    _l("Offline and %(code)s is not in the till's catalogue."),
+    _l("Receipt %(receipt)s · %(total)s · change %(change)s"),
+    _l("Refused sales need attention: the store manager resolves them before the session can be closed."),
+    _l("Sale of %(total)s queued"), _l("Sale of %(total)s taken at %(time)s: %(error)s"),
+    _l("Sales are still waiting to be sent; close once they are."), _l("Scan something first."),
+    _l("Session closed. Cash difference %(difference)s. Z report %(number)s."),
+    _l("The payments (%(paid)s) do not cover the total (%(total)s)."),
+    _l("The quantity must be more than zero."), _l("The receipt can be printed once the server is back."),
+    _l("The server cannot be reached: a session can only be opened online."),
+    _l("The server cannot be reached: close the session once it is back."),
+    _l("Type the quantity, then F4."), _l("Unknown code %(code)s"), _l("kept on the server (#%(id)s)"),
+    _l("not yet reported to the server"),
+)
+
+
+def till_messages() -> dict[str, str]:
+    """English text -> the text in the page's language, for the till script."""
+    return {text._args[0]: str(text) for text in TILL_TEXTS}
 
 
 @bp.route("/")
@@ -47,7 +77,7 @@ def till(register_id):
     methods = [{"code": m.code, "name": m.name, "is_cash": m.is_cash, "needs_reference": m.needs_reference}
                for m in sales.payment_methods()]
     open_session = services.open_session_of(register.id)
-    return render_template("pos/till.html", register=register, methods=methods,
+    return render_template("pos/till.html", register=register, methods=methods, messages=till_messages(),
                            session=services.session_summary(open_session) if open_session else None)
 
 

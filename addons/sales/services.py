@@ -257,7 +257,7 @@ def compute_totals(order: Order, lines: list[OrderLine] | None = None, mode: str
 def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id: int | None = None,
                  fulfilment: str = "carry_out", pickup_store_id: int | None = None,
                  delivery_address: str | None = None, external_ref: str | None = None,
-                 note: str | None = None, flush: bool = True) -> Order:
+                 note: str | None = None, flush: bool = True, allow_inactive: bool = False) -> Order:
     """Create a draft order, priced and numbered. See the module docstring.
 
     ``flush=False``: the order and its lines get their ids now but are written with the
@@ -320,7 +320,7 @@ def create_order(*, channel: str, store_id: int, lines: list[dict], customer_id:
         if product is None:
             raise ValidationError(_("Line %(n)s: there is no product with id %(id)s.", n=n, id=pid),
                                   field="lines", line=n)
-        if not product.active:
+        if not product.active and not allow_inactive:  # allow_inactive: a sale that already happened
             raise ValidationError(_("Line %(n)s: %(product)s is no longer sold (inactive).",
                                     n=n, product=str(product)), field="lines", line=n)
         quantity = _decimal(raw.get("quantity"), _("Line %(n)s: the quantity of %(p)s", n=n, p=str(product)))
@@ -450,7 +450,7 @@ def _check_amount(value, what: str, cur: str) -> Decimal:
     return amount
 
 
-def pay_order(order_id, payments: list[dict], *, flush: bool = True) -> Order:
+def pay_order(order_id, payments: list[dict], *, flush: bool = True, stock_check: str = "till") -> Order:
     """Pay an order in full, split over payment methods.
 
     ``payments``: dicts with ``method`` (a payment method code), ``amount`` (Decimal > 0: for
@@ -460,6 +460,9 @@ def pay_order(order_id, payments: list[dict], *, flush: bool = True) -> Order:
     change. Payments that do not cover the total are refused. A draft order is confirmed
     first. Carry-out orders issue their goods now and end ``fulfilled``. ``flush=False``
     leaves the last changes to the caller's next flush (a caller that writes more).
+    ``stock_check`` of a carry-out issue: the goods are in the shopper's hand, so by default
+    ("till") the store's choice decides whether short book stock is recorded (negative, with
+    a negative-stock exception) or refused; "till_record" records it whatever the choice.
     """
     order = _get_order(order_id)
     if order.state not in ("draft", "confirmed"):
@@ -531,7 +534,7 @@ def pay_order(order_id, payments: list[dict], *, flush: bool = True) -> Order:
         wh.post_moves([{"product_id": l.product_id, "from_location_id": location_id,
                         "to_location_id": customer_id, "quantity": l.quantity,
                         "unit_cost": "average", "source": order.number}
-                       for l in order.lines])
+                       for l in order.lines], check=stock_check)
     if order.state == "draft":
         _confirm(order)
     now = utcnow()

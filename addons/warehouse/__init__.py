@@ -42,6 +42,10 @@ def o2o_permissions():
         ("warehouse.valuation.read", _l("See the stock valuation report")),
         ("warehouse.stock.receive", _l("Receive goods into stock through the API")),
         ("warehouse.stock.issue", _l("Issue, reserve and release stock through the API")),
+        ("warehouse.negative.read", _l("See negative-stock exceptions raised by till sales")),
+        ("warehouse.negative.export", _l("Export negative-stock exceptions")),
+        ("warehouse.negative.propose_count", _l("Propose a count for negative-stock exceptions")),
+        ("warehouse.negative.resolve", _l("Resolve negative-stock exceptions")),
     ]
     return perms
 

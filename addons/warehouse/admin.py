@@ -20,7 +20,8 @@ from core.i18n import _, _l
 
 from addons.warehouse import services
 from addons.warehouse.models import (
-    Count, Location, ProductCost, Quant, ReorderRule, StockMove, Transfer, TransferLine, Warehouse,
+    Count, Location, NegativeStock, ProductCost, Quant, ReorderRule, StockMove, Transfer, TransferLine,
+    Warehouse,
 )
 
 
@@ -63,11 +64,14 @@ class WarehouseScoped(ModelView):
 class WarehouseView(ModelView):
     permission = "warehouse.warehouse"
     store_field = "store_id"
-    column_list = ["code", "name", "kind", "store", "active"]
+    column_list = ["code", "name", "kind", "store", "till_short_stock", "active"]
     column_searchable_list = ["code", "name"]
     column_filters = ["kind", "active"]
-    form_columns = ["code", "name", "kind", "store", "active"]
-    form_choices = {"kind": [("store", _l("Store")), ("central", _l("Central (distribution centre)"))]}
+    form_columns = ["code", "name", "kind", "store", "till_short_stock", "active"]
+    form_choices = {"kind": [("store", _l("Store")), ("central", _l("Central (distribution centre)"))],
+                    "till_short_stock": [("record", _l("Record the sale (stock goes negative, an exception is raised)")),
+                                         ("refuse", _l("Refuse the sale at the till, before payment"))]}
+    column_labels = {"till_short_stock": _l("Till sale short of stock")}
 
     def after_model_change(self, form, model, is_created):
         if is_created:
@@ -361,9 +365,42 @@ class ValuationView(BaseView):
                         headers={"Content-Disposition": "inline; filename=stock-valuation.pdf"})
 
 
+class NegativeStockView(WarehouseScoped):
+    """Till sales that took book stock below what was there: count those products
+    ("propose a count") and resolve."""
+    permission = "warehouse.negative"
+    allow_create = allow_edit = allow_delete = False
+    column_list = ["created_at", "store", "warehouse", "location", "product", "quantity_short", "on_hand_after",
+                   "source", "state", "count", "resolved_at"]
+    column_default_sort = ("id", True)
+    column_filters = ["state", "created_at", "store.code", "warehouse.code", "source"]
+    column_searchable_list = ["source"]
+    column_labels = {"source": _l("Sale document")}
+
+    @action("propose_count", _l("Propose a count of these products"),
+            _l("Start a count of the selected products at their warehouse?"))
+    def action_propose_count(self, ids):
+        try:
+            visible = [i for i in ids if self.get_one(str(i)) is not None]
+            if len(visible) != len(ids):
+                raise O2OError(_("Not found or not yours."))
+            counts = services.propose_count(visible)
+            db.session.commit()
+            flash(_("Count %(numbers)s started for these products.",
+                    numbers=", ".join(c.number for c in counts)), "success")
+        except O2OError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+
+    @action("resolve", _l("Resolve"), _l("Mark the selected exceptions resolved?"))
+    def action_resolve(self, ids):
+        self.run_service(ids, lambda i: services.resolve_negative_stock([i]), _("Resolved."))
+
+
 def views():
     cat = _l("Warehouse")
     return [
+        NegativeStockView(NegativeStock, name=_l("Negative stock"), category=cat, endpoint="warehouse_negative"),
         QuantView(Quant, name=_l("On hand"), category=cat, endpoint="warehouse_quant"),
         MoveView(StockMove, name=_l("Stock moves"), category=cat, endpoint="warehouse_move"),
         TransferView(Transfer, name=_l("Transfers"), category=cat, endpoint="warehouse_transfer"),

@@ -25,6 +25,11 @@ SUPPLIER, CUSTOMER, INVENTORY, SCRAP = "supplier", "customer", "inventory", "scr
 USAGES = (INTERNAL, TRANSIT, SUPPLIER, CUSTOMER, INVENTORY, SCRAP)
 STOCK_USAGES = (INTERNAL, TRANSIT)
 
+# a store's choice when a till sells more than the books have (Warehouse.till_short_stock)
+TILL_RECORD, TILL_REFUSE = "record", "refuse"
+TILL_SHORT_STOCK = (TILL_RECORD, TILL_REFUSE)
+NEGATIVE_OPEN, NEGATIVE_RESOLVED = "open", "resolved"
+
 
 class Warehouse(IdMixin, TimestampMixin, Audited, db.Model):
     """A store's stockroom (one per store) or a central warehouse (distribution centre)."""
@@ -35,6 +40,11 @@ class Warehouse(IdMixin, TimestampMixin, Audited, db.Model):
     kind: Mapped[str] = mapped_column(sa.String(8), nullable=False, default="store")  # store | central
     store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id"), unique=True)
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
+    # What a till sale does when the books say the goods are not there (DESIGN "Stock": a
+    # till sale is a fact): "record" it anyway (stock goes negative, a negative-stock
+    # exception is raised) or "refuse" it (the till then checks before taking payment).
+    till_short_stock: Mapped[str] = mapped_column(sa.String(8), nullable=False, default=TILL_RECORD,
+                                                  server_default=TILL_RECORD)
 
     store = relationship("Store", lazy="joined")
     locations: Mapped[list["Location"]] = relationship(back_populates="warehouse")
@@ -301,3 +311,36 @@ class Revaluation(db.Model):
 
     product = relationship("Product", lazy="joined", viewonly=True)
     warehouse = relationship("Warehouse", lazy="joined", viewonly=True)
+
+
+class NegativeStock(IdMixin, db.Model):
+    """A till sale that took a product's book stock below what was there: the goods left the
+    shop, so the books are wrong somewhere (an unrecorded receipt, a mis-scan, theft). The
+    store manager counts the product (``count_id``) and resolves the exception."""
+    __tablename__ = "warehouse_negative_stock"
+    __table_args__ = (sa.Index("ix_warehouse_negative_stock_store_state", "store_id", "state"),)
+
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("product.id"), nullable=False)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_location.id"), nullable=False)
+    warehouse_id: Mapped[int] = mapped_column(sa.ForeignKey("warehouse_warehouse.id"), nullable=False)
+    store_id: Mapped[int | None] = mapped_column(sa.ForeignKey("store.id"))
+    # how much the sale took beyond what was available
+    quantity_short: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    # the on-hand quantity the sale left (negative, or below what is reserved)
+    on_hand_after: Mapped[Decimal] = mapped_column(Quantity, nullable=False)
+    source: Mapped[str | None] = mapped_column(sa.String(64))  # the sale's document (order number)
+    state: Mapped[str] = mapped_column(sa.String(8), nullable=False, default=NEGATIVE_OPEN)
+    count_id: Mapped[int | None] = mapped_column(sa.ForeignKey("warehouse_count.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.Integer)  # no FK: users may be deleted
+    note: Mapped[str | None] = mapped_column(sa.String(256))
+
+    product = relationship("Product", lazy="joined", viewonly=True)
+    location: Mapped[Location] = relationship(lazy="joined", viewonly=True)
+    warehouse: Mapped[Warehouse] = relationship(viewonly=True)
+    store = relationship("Store", viewonly=True)
+    count = relationship("Count", viewonly=True)
+
+    def __str__(self):
+        return f"#{self.id} {self.quantity_short} x product {self.product_id}"

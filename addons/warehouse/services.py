@@ -40,8 +40,10 @@ from core.models import Product, Store
 from core.timeutil import local_date
 
 from addons.warehouse.models import (
-    CUSTOMER, INTERNAL, INVENTORY, SCRAP, STOCK_USAGES, SUPPLIER, TRANSIT,
-    Count, CountLine, Location, ProductCost, Quant, ReorderRule, Reservation, Revaluation, StockMove,
+    CUSTOMER, INTERNAL, INVENTORY, NEGATIVE_OPEN, NEGATIVE_RESOLVED, SCRAP, STOCK_USAGES, SUPPLIER,
+    TILL_RECORD, TILL_REFUSE, TILL_SHORT_STOCK, TRANSIT,
+    Count, CountLine, Location, NegativeStock, ProductCost, Quant, ReorderRule, Reservation, Revaluation,
+    StockMove,
     Transfer, TransferLine, Warehouse,
 )
 
@@ -54,6 +56,8 @@ __all__ = [
     "scrap", "adjust", "post_moves", "on_hand", "available", "availability_by_store",
     "on_hand_by_product", "average_cost", "average_costs", "revalue", "valuation", "verify", "replenishment_proposal",
     "create_count", "start_count", "set_counted", "import_count_csv", "validate_count",
+    "NegativeStock", "till_short_stock", "set_till_short_stock", "till_shortages",
+    "propose_count", "resolve_negative_stock",
 ]
 
 Q3 = Decimal("0.001")
@@ -86,10 +90,14 @@ _PRODUCTS_SQL = (sa.select(_p_t.c.id, _p_t.c.sku, _p_t.c.name, _p_t.c.active, _p
                      cost_t.c.product_id == _p_t.c.id,
                      cost_t.c.warehouse_id.in_(sa.bindparam("whs", expanding=True)))))
                  .where(_p_t.c.id.in_(sa.bindparam("ids", expanding=True))))
-_wh_store = (sa.select(Warehouse.__table__.c.store_id)
-             .where(Warehouse.__table__.c.id == loc_t.c.warehouse_id).scalar_subquery())
+_wh_t = Warehouse.__table__
 _LOCATIONS_SQL = (sa.select(loc_t.c.id, loc_t.c.code, loc_t.c.name, loc_t.c.usage, loc_t.c.warehouse_id,
-                            loc_t.c.allow_negative, loc_t.c.active, _wh_store.label("store_id"))
+                            loc_t.c.allow_negative, loc_t.c.active,
+                            # the store's choice for a till sale short of stock (cached with the location)
+                            sa.select(_wh_t.c.till_short_stock).where(_wh_t.c.id == loc_t.c.warehouse_id)
+                            .scalar_subquery().label("till_short_stock"),
+                            sa.select(_wh_t.c.store_id).where(_wh_t.c.id == loc_t.c.warehouse_id)
+                            .scalar_subquery().label("store_id"))
                   .where(loc_t.c.id.in_(sa.bindparam("ids", expanding=True))))
 # Bounds that carry the half-unit tolerance (EPS) are bound as plain Numeric: the Quantity
 # type would round them back to 0.001 and lose it.
@@ -107,6 +115,9 @@ _GUARDED = {
         quant_t.c.reserved >= sa.bindparam("rmin", type_=_BOUND)),
     "none": quant_t.update().where(*_KEY),
 }
+# a till issue (check "till"): guarded as "available"; when it is short the sale is recorded
+# anyway, see _apply_quant_updates (so the sale's one statement is the same)
+_GUARDED["till"] = _GUARDED["available"]
 for _k in _GUARDED:
     _GUARDED[_k] = _GUARDED[_k].values(on_hand=quant_t.c.on_hand + sa.bindparam("d", type_=_QTY),
                                        reserved=quant_t.c.reserved - sa.bindparam("r", type_=_QTY))
@@ -531,11 +542,19 @@ def _warehouse_location_ids(warehouse_id) -> list[int]:
 
 # --- posting -----------------------------------------------------------------------------
 
-def post_moves(moves: list[dict]) -> int:
+def post_moves(moves: list[dict], *, check: str = "available") -> int:
     """Post done moves in one go (imports, bench): each dict has ``product_id``,
     ``from_location_id``, ``to_location_id``, ``quantity`` and optionally ``unit_cost``,
-    ``source``, ``partner_id``. All or nothing; returns how many were posted."""
-    return len(_post(moves, rows=False))
+    ``source``, ``partner_id``. All or nothing; returns how many were posted.
+
+    ``check``: "available" (refuse what on hand - reserved cannot cover), or, for goods a
+    till already handed over, "till": the store's ``till_short_stock`` decides, "record"
+    (book stock may go negative; each shortfall raises a :class:`NegativeStock` exception)
+    or "refuse" (as "available"); "till_record" records whatever the store chose (a
+    refused till sale the store manager converts)."""
+    if check not in ("available", "till", "till_record"):
+        raise ValidationError(_("Unknown stock check %(check)r", check=check))
+    return len(_post(moves, check=check, rows=False))
 
 
 class _Short(Exception):
@@ -654,7 +673,9 @@ def _post(moves: list[dict], *, check: str = "available", unreserve: dict | None
     value_date = local_date(now, store_id)
     user_id = _current_user_id()
     plan = _plan_quant_updates(deltas, locations, check, unreserve, drv)
-    _apply_quant_updates(conn, drv, plan, products, locations, check)
+    shortfalls = _apply_quant_updates(conn, drv, plan, products, locations, check)
+    if shortfalls:
+        _record_negative_stock(conn, shortfalls, clean, locations, now)
     if receipts:
         _update_average_costs(conn, drv, receipts, now)
     ids = _insert_moves(conn, drv, clean, user_id, now, value_date)
@@ -794,6 +815,9 @@ def _plan_quant_updates(deltas, locations, check, unreserve, drv: _DriverSQL) ->
         d, r = deltas[key], unreserve.get(key, _D0)
         loc = locations[key[1]]
         mode = "none" if (check == "none" or loc["allow_negative"]) else check
+        if mode in ("till", "till_record"):
+            # goods already in the shopper's hand: recorded short unless the store refuses
+            mode = "available" if (mode == "till" and loc.get("till_short_stock") == TILL_REFUSE) else "till"
         if d > 0 or mode == "none":
             creatable.append({"p": key[0], "l": key[1], "w": loc["warehouse_id"]})
         if d >= 0 and r == 0:
@@ -807,32 +831,38 @@ def _plan_quant_updates(deltas, locations, check, unreserve, drv: _DriverSQL) ->
     return {"keys": keys, "creatable": creatable, "plain": plain, "guarded": guarded, "by_mode": by_mode}
 
 
-def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check) -> None:
+def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check) -> list[dict]:
     """1. insert missing rows (never read-then-insert); 2. on PostgreSQL lock every row the
     posting touches in one fixed order; 3. guarded decreases, one statement per check
     mode, checked by the row count (the sum over the rows); 4. increases in one round trip.
 
     Receipts alone are one upsert per row in key order, which also takes the row locks in
     that order. Decreases of one mode and nothing else (a sale) need no separate lock
-    statement: their one statement updates, so locks, the rows in key order."""
+    statement: their one statement updates, so locks, the rows in key order.
+
+    Till rows (mode "till") are guarded like "available"; only when the guard falls short
+    are the quants read (one SELECT), the short rows posted unguarded (stock goes negative)
+    and returned as shortfalls ``[{"p", "l", "short", "after"}]``: a sale that fits costs
+    nothing more."""
+    shortfalls: list[dict] = []
     if not plan["keys"]:
-        return
+        return shortfalls
     if not plan["guarded"]:
         if plan["plain"]:
             sql, to_params = drv.quant_upsert
             conn.exec_driver_sql(sql, [to_params(r) for r in plan["plain"]])
-        return
+        return shortfalls
     session = _session()
     # a savepoint only where a refusal could follow another write of this posting
     savepoint = bool(plan["creatable"]) or len(plan["guarded"]) > 1
-    lock = drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1)
 
     def apply():
         conn = session.connection()
         if plan["creatable"]:
             sql, to_params = drv.quant_missing
             conn.exec_driver_sql(sql, [to_params(r) for r in plan["creatable"]])
-        if lock:
+        # (decided per attempt: a till posting short of stock has a second mode on the retry)
+        if drv.pg and len(plan["keys"]) > 1 and (bool(plan["plain"]) or len(plan["by_mode"]) > 1):
             conn.execute(_LOCK_SQL, {"keys": plan["keys"]})
         for mode, params in plan["by_mode"].items():
             sql, to_params = drv.guarded[mode]
@@ -843,7 +873,8 @@ def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check
             if done != len(params):
                 raise _Short()
 
-    for attempt in range(3):
+    attempt = 0
+    while True:
         try:
             if savepoint:
                 # on the connection, not the session: a session savepoint would first flush
@@ -853,22 +884,63 @@ def _apply_quant_updates(conn, drv: _DriverSQL, plan, products, locations, check
             else:
                 apply()
         except _Short:
-            # nothing of the posting is written: name the first row that cannot give
-            _refuse_short_row(plan["guarded"], products, locations, check, anyway=attempt == 2)
-            continue  # a concurrent posting gave the stock back in between: try again
+            # nothing of the posting is written: name the first row that cannot give, or
+            # (till rows) post the short ones unguarded and try again
+            short = _refuse_short_row(plan["guarded"], products, locations, check, anyway=attempt == 2)
+            if short:
+                shortfalls.extend(short)
+                _record_short_anyway(plan, short, drv)
+                savepoint = True
+            else:
+                attempt += 1  # a concurrent posting gave the stock back in between: try again
+            continue
         break
     if plan["plain"]:
         sql, to_params = drv.increase
         conn.exec_driver_sql(sql, [to_params(r) for r in plan["plain"]])
+    return shortfalls
 
 
-def _refuse_short_row(guarded, products, locations, check, *, anyway: bool) -> None:
+def _record_short_anyway(plan, short: list[dict], drv: _DriverSQL) -> None:
+    """Turn the short till rows of a plan into unguarded decreases (their quant row is
+    inserted first if the shop never had the product)."""
+    keys = {(s["p"], s["l"]) for s in short}
+    by_mode = plan["by_mode"]
+    kept = [r for r in by_mode.get("till", ()) if (r["p"], r["l"]) not in keys]
+    moved = [r for r in by_mode.get("till", ()) if (r["p"], r["l"]) in keys]
+    if kept:
+        by_mode["till"] = kept
+    else:
+        by_mode.pop("till", None)
+    by_mode.setdefault("none", []).extend(moved)
+    for g in plan["guarded"]:
+        if (g["p"], g["l"]) in keys:
+            g["mode"] = "none"
+    known = {(c["p"], c["l"]) for c in plan["creatable"]}
+    for s in short:
+        if (s["p"], s["l"]) not in known:
+            plan["creatable"].append({"p": s["p"], "l": s["l"], "w": s["w"]})
+    plan["creatable"].sort(key=lambda c: (c["p"], c["l"]))
+
+
+def _refuse_short_row(guarded, products, locations, check, *, anyway: bool) -> list[dict]:
     """Read the guarded rows in one SELECT and raise InsufficientStock for the first (in
-    key order) whose guard fails now; returns if none does (and ``anyway`` is false)."""
+    key order) whose guard fails now. Till rows whose guard fails are not refused: they are
+    returned (with how much is short and the on hand they leave). Returns [] if no row
+    fails (and ``anyway`` is false)."""
     found = {(r.product_id, r.location_id): (r.on_hand, r.reserved) for r in _session().execute(
         _QUANTS_SQL, {"pids": sorted({g["p"] for g in guarded}), "lids": sorted({g["l"] for g in guarded})})}
+    short = []
     for g in guarded:
         on_hand, reserved = found.get((g["p"], g["l"]), (_D0, _D0))
+        if g["mode"] == "till":
+            wanted = -g["d"]
+            avail = Decimal(on_hand) - Decimal(reserved)
+            if avail < g["need"]:
+                short.append({"p": g["p"], "l": g["l"], "w": locations[g["l"]]["warehouse_id"],
+                              "short": (wanted - max(avail, _D0)).quantize(Q3),
+                              "after": (Decimal(on_hand) - wanted).quantize(Q3)})
+            continue
         if g["mode"] == "available":
             fits = on_hand - reserved >= g["need"] and reserved >= g["rmin"]
         elif g["mode"] == "on_hand":
@@ -877,10 +949,29 @@ def _refuse_short_row(guarded, products, locations, check, *, anyway: bool) -> N
             fits = True
         if not fits:
             _refuse_shortage(g["p"], g["l"], -g["d"], products, locations, check, row=(on_hand, reserved))
+    if short:
+        return short
     if anyway:
         g = guarded[0]
         _refuse_shortage(g["p"], g["l"], -g["d"], products, locations, check,
                          row=found.get((g["p"], g["l"]), (_D0, _D0)))
+    return []
+
+
+_NEGATIVE_INSERT = sa.insert(NegativeStock.__table__)
+
+
+def _record_negative_stock(conn, shortfalls: list[dict], clean: list[tuple], locations, now) -> None:
+    """One negative-stock exception per short (product, location) of a till posting, for
+    the store manager (admin list, count proposal); the document is the moves' source."""
+    sources = {}
+    for pid, _q, src, _dst, _cost, source, _partner, _tr in clean:
+        sources.setdefault((pid, src), source)
+    conn.execute(_NEGATIVE_INSERT, [
+        {"product_id": s["p"], "location_id": s["l"], "warehouse_id": s["w"],
+         "store_id": locations[s["l"]].get("store_id"), "quantity_short": s["short"], "on_hand_after": s["after"],
+         "source": (sources.get((s["p"], s["l"])) or "")[:64] or None, "state": NEGATIVE_OPEN, "created_at": now}
+        for s in shortfalls])
 
 
 def _quant_insert_missing():
@@ -1256,8 +1347,9 @@ def _count_locations(count: Count) -> list[int]:
     return _warehouse_location_ids(count.warehouse_id)
 
 
-def start_count(count_id) -> Count:
-    """Freeze the expected quantities (every quant in scope) and open the sheet."""
+def start_count(count_id, *, product_ids=None) -> Count:
+    """Freeze the expected quantities (every quant in scope, or of ``product_ids`` only) and
+    open the sheet."""
     count = _get_count(count_id)
     if count.state != "draft":
         raise Conflict(_("Count %(number)s at %(wh)s has already been started",
@@ -1269,6 +1361,8 @@ def start_count(count_id) -> Count:
     if count.category_id is not None:
         sel = sel.join(Product.__table__, Product.id == quant_t.c.product_id) \
             .where(Product.category_id == count.category_id)
+    if product_ids is not None:
+        sel = sel.where(quant_t.c.product_id.in_(sorted({int(p) for p in product_ids}) or [-1]))
     session.execute(line_t.insert().from_select(["count_id", "product_id", "location_id", "expected"], sel))
     count.state, count.started_at = "in_progress", utcnow()
     session.flush()
@@ -1746,3 +1840,96 @@ def replenishment_proposal(warehouse_ids=None) -> list[dict]:
             continue
         out.append({"product_id": row.product_id, "warehouse_id": row.warehouse_id, **d, "quantity": quantity})
     return out
+
+
+# --- till sales short of stock --------------------------------------------------------------
+
+def till_short_stock(warehouse_id) -> str:
+    """The store's choice when a till sells more than the books have: "record" or "refuse"."""
+    return _get_warehouse(warehouse_id).till_short_stock or TILL_RECORD
+
+
+def set_till_short_stock(warehouse_id, choice: str) -> Warehouse:
+    wh = _get_warehouse(warehouse_id)
+    if choice not in TILL_SHORT_STOCK:
+        raise ValidationError(_("A till sale short of stock is either recorded (record) or refused (refuse), "
+                                "not %(choice)r", choice=choice))
+    wh.till_short_stock = choice
+    _session().flush()
+    return wh
+
+
+def till_shortages(location_id, lines: list[dict]) -> list[dict]:
+    """What a till sale of ``lines`` (``[{"product_id", "quantity"}]``) would take beyond
+    what is available at a stock location, in one query: ``[{"product_id", "available",
+    "wanted"}]`` in the order of the lines (a product on several lines is added up)."""
+    wanted: dict[int, Decimal] = {}
+    for line in lines:
+        pid = int(line["product_id"])
+        wanted[pid] = wanted.get(pid, _D0) + Decimal(str(line["quantity"]))
+    if not wanted:
+        return []
+    found = {r.product_id: Decimal(r.on_hand) - Decimal(r.reserved) for r in _session().execute(
+        _QUANTS_SQL, {"pids": sorted(wanted), "lids": [int(location_id)]})}
+    out = []
+    for pid, q in wanted.items():
+        avail = found.get(pid, _D0)
+        if avail + EPS < q:
+            out.append({"product_id": pid, "available": avail.quantize(Q3), "wanted": q.quantize(Q3)})
+    return out
+
+
+def _negative_stock_rows(ids, store_ids=None) -> list[NegativeStock]:
+    ids = sorted({int(i) for i in ids})
+    stmt = sa.select(NegativeStock).where(NegativeStock.id.in_(ids or [-1])).order_by(NegativeStock.id)
+    if store_ids is not None:
+        stmt = stmt.where(NegativeStock.store_id.in_(list(store_ids) or [-1]))
+    rows = list(_session().scalars(stmt))
+    missing = sorted(set(ids) - {r.id for r in rows})
+    if missing:
+        raise NotFound(_("There is no negative-stock exception #%(id)s", id=missing[0]))
+    return rows
+
+
+def propose_count(negative_ids, *, store_ids=None) -> list[Count]:
+    """A count of the products of these negative-stock exceptions, one per warehouse,
+    started (expected quantities frozen now) with only those products on the sheet; the
+    exceptions point to it."""
+    rows = [r for r in _negative_stock_rows(negative_ids, store_ids) if r.state == NEGATIVE_OPEN]
+    if not rows:
+        raise Conflict(_("These negative-stock exceptions are already resolved"))
+    by_wh: dict[int, list[NegativeStock]] = defaultdict(list)
+    for r in rows:
+        by_wh[r.warehouse_id].append(r)
+    counts = []
+    for wh_id, items in sorted(by_wh.items()):
+        count = create_count(wh_id)
+        products = sorted({r.product_id for r in items})
+        start_count(count.id, product_ids=products)
+        # a product the quants do not know at all still needs a line to count
+        have = set(_session().scalars(sa.select(CountLine.product_id).where(CountLine.count_id == count.id)))
+        for r in items:
+            if r.product_id not in have:
+                _session().add(CountLine(count_id=count.id, product_id=r.product_id, location_id=r.location_id,
+                                         expected=_D0))
+                have.add(r.product_id)
+            r.count_id = count.id
+        counts.append(count)
+    _session().flush()
+    return counts
+
+
+def resolve_negative_stock(negative_ids, *, note: str | None = None, user_id=None, store_ids=None) -> int:
+    """Mark negative-stock exceptions resolved (the count was taken, or the cause found)."""
+    rows = _negative_stock_rows(negative_ids, store_ids)
+    done = 0
+    now = utcnow()
+    for r in rows:
+        if r.state == NEGATIVE_RESOLVED:
+            continue
+        r.state, r.resolved_at, r.resolved_by_id = NEGATIVE_RESOLVED, now, user_id or _current_user_id()
+        if note:
+            r.note = note.strip()[:256]
+        done += 1
+    _session().flush()
+    return done

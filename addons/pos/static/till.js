@@ -4,6 +4,14 @@
  * sent; the queue is sent in order whenever the server can be reached (on load, every few
  * seconds, on the browser's "online" event). The server records a key once, so a sale sent
  * twice (answer lost, page reloaded mid-send) is still recorded once.
+ *
+ * A queued sale is a fact: the money was taken. If the server refuses it (stock, a product
+ * archived meanwhile, a closed session...), it moves to the "needs attention" list, kept in
+ * localStorage and reported to the server (which keeps it too: the sale carries
+ * ``queued_at``), until the store manager retries, converts or voids it. Where the store
+ * refuses sales short of stock, the till asks the server BEFORE taking the money.
+ *
+ * Every text comes translated from the page (data-messages, see pos/web.py).
  */
 (function () {
   "use strict";
@@ -13,7 +21,12 @@
   const methods = JSON.parse(app.dataset.methods || "[]");
   let session = JSON.parse(app.dataset.session || "null");
   let csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const MESSAGES = JSON.parse(app.dataset.messages || "{}");
+  // a translated text, "%(name)s" filled in from vars
+  const T = (key, vars) => String(MESSAGES[key] || key).replace(/%\((\w+)\)s/g, (m, n) =>
+    (vars && vars[n] !== undefined && vars[n] !== null) ? String(vars[n]) : m);
   const QUEUE_KEY = "o2o.pos.queue." + registerId;
+  const ATTENTION_KEY = "o2o.pos.attention." + registerId;
   const CATALOGUE_KEY = "o2o.pos.catalogue." + registerId;
   const $ = (id) => document.getElementById(id);
   const scan = $("scan");
@@ -33,6 +46,7 @@
   const load = (key, dflt) => { try { return JSON.parse(localStorage.getItem(key)) || dflt; } catch (e) { return dflt; } };
   const save = (key, value) => localStorage.setItem(key, JSON.stringify(value));
   const queue = () => load(QUEUE_KEY, []);
+  const attention = () => load(ATTENTION_KEY, []);
   let catalogue = load(CATALOGUE_KEY, {});
 
   function remember(p) {
@@ -44,7 +58,7 @@
   // --- network ------------------------------------------------------------------------------
   function setOnline(on) {
     const el = $("net");
-    el.textContent = on ? "online" : "offline";
+    el.textContent = on ? T("online") : T("offline");
     el.className = "net " + (on ? "online" : "offline");
   }
 
@@ -78,7 +92,7 @@
   function showPanels() {
     $("open-panel").hidden = !!session;
     $("sell-panel").hidden = !session;
-    $("session-label").textContent = session ? "Session " + session.name : "No open session";
+    $("session-label").textContent = session ? T("Session %(name)s", { name: session.name }) : T("No open session");
     if (session) {
       $("counts").innerHTML = methods.map((m) =>
         `<label>${m.name} <input data-count="${m.code}" inputmode="decimal"></label>`).join("");
@@ -91,7 +105,7 @@
   $("open-btn").addEventListener("click", async () => {
     const r = await call("POST", `/registers/${registerId}/sessions`, { opening_float: $("float").value || "0" })
       .catch(() => null);
-    if (!r) return message("The server cannot be reached: a session can only be opened online.", true);
+    if (!r) return message(T("The server cannot be reached: a session can only be opened online."), true);
     if (r.status !== 201) return message(r.data && r.data.detail, true);
     session = r.data;
     showPanels();
@@ -99,14 +113,16 @@
 
   $("close-btn").addEventListener("click", async () => {
     await flush();
-    if (queue().length) return message("Sales are still waiting to be sent; close once they are.", true);
+    if (queue().length) return message(T("Sales are still waiting to be sent; close once they are."), true);
+    if (attention().length) return message(T("Refused sales need attention: the store manager resolves them before the session can be closed."), true);
     const counts = {};
     document.querySelectorAll("[data-count]").forEach((i) => { if (i.value.trim()) counts[i.dataset.count] = i.value.trim(); });
     const r = await call("POST", `/sessions/${session.id}/close`,
                          { counts, difference_reason: $("diff-reason").value || null }).catch(() => null);
-    if (!r) return message("The server cannot be reached: close the session once it is back.", true);
+    if (!r) return message(T("The server cannot be reached: close the session once it is back."), true);
     if (r.status !== 200) return message(r.data && r.data.detail, true);
-    message(`Session closed. Cash difference ${r.data.cash_difference}. Z report ${r.data.z_report.number}.`);
+    message(T("Session closed. Cash difference %(difference)s. Z report %(number)s.",
+              { difference: r.data.cash_difference, number: r.data.z_report.number }));
     window.open(r.data.z_report.pdf, "_blank");
     session = null;
     showPanels();
@@ -120,7 +136,8 @@
       const tr = document.createElement("tr");
       if (i === selected) tr.className = "selected";
       tr.innerHTML = `<td></td><td class="n qty"></td><td class="n">${fmt(cents(l.unit_price))}</td>` +
-        `<td class="n">${fmt(lineTotal(l))}</td><td><button type="button" class="rm" title="remove">✕</button></td>`;
+        `<td class="n">${fmt(lineTotal(l))}</td><td><button type="button" class="rm">✕</button></td>`;
+      tr.querySelector(".rm").title = T("remove");
       tr.children[0].textContent = l.name;
       tr.children[1].textContent = l.quantity;
       tr.addEventListener("click", () => { selected = i; render(); scan.focus(); });
@@ -130,7 +147,63 @@
     $("total").textContent = fmt(total());
     renderPayments();
     const q = queue().length;
-    $("queue").textContent = q ? `${q} sale(s) waiting to be sent` : "";
+    $("queue").textContent = q ? T("%(n)s sale(s) waiting to be sent", { n: q }) : "";
+    renderAttention();
+  }
+
+  // --- refused sales that need attention -----------------------------------------------------
+  function renderAttention() {
+    const items = attention();
+    const box = $("attention");
+    box.hidden = !items.length;
+    const list = $("attention-list");
+    list.innerHTML = "";
+    items.forEach((a) => {
+      const li = document.createElement("li");
+      li.dataset.key = a.idempotency_key;
+      li.textContent = T("Sale of %(total)s taken at %(time)s: %(error)s", {
+        total: a.total, time: new Date(a.queued_at).toLocaleTimeString(), error: a.error }) +
+        " · " + (a.attention_id ? T("kept on the server (#%(id)s)", { id: a.attention_id }) : T("not yet reported to the server"));
+      list.appendChild(li);
+    });
+  }
+
+  function needsAttention(sale, r) {
+    // the money was taken: never drop the sale. Kept here first, then on the server.
+    const items = attention();
+    if (!items.some((a) => a.idempotency_key === sale.idempotency_key)) {
+      items.push({ idempotency_key: sale.idempotency_key, queued_at: sale.queued_at, total: sale.total,
+                   request: { lines: sale.lines, payments: sale.payments },
+                   error: (r.data && r.data.detail) || String(r.status), error_status: r.status,
+                   error_type: r.data && r.data.type, attention_id: (r.data && r.data.attention_id) || null });
+      save(ATTENTION_KEY, items);
+    }
+  }
+
+  async function syncAttention() {
+    let items = attention();
+    if (!items.length) return;
+    for (const a of items.filter((x) => !x.attention_id)) {
+      let r;
+      try {
+        r = await call("POST", `/registers/${registerId}/attention`, {
+          idempotency_key: a.idempotency_key, request: a.request, error: String(a.error).slice(0, 4000),
+          error_status: a.error_status || null, error_type: a.error_type || null, queued_at: a.queued_at,
+          total: a.total });
+      } catch (e) { setOnline(false); return; }
+      if (r.status === 200 || r.status === 201) a.attention_id = r.data.id;
+      else if (r.status === 409 && r.data && r.data.sale_id) a.recorded = true;  // it was recorded after all
+    }
+    items = items.filter((a) => !a.recorded);
+    // the store manager resolved some: they leave the till's list
+    try {
+      const r = await call("GET", `/registers/${registerId}/attention?state=open`);
+      if (r.status === 200) {
+        const open = new Set(r.data.map((a) => a.idempotency_key));
+        items = items.filter((a) => !a.attention_id || open.has(a.idempotency_key));
+      }
+    } catch (e) { setOnline(false); }
+    save(ATTENTION_KEY, items);
   }
 
   function renderPayments() {
@@ -173,9 +246,9 @@
       r = await call("GET", "/lookup?code=" + encodeURIComponent(code));
     } catch (e) {
       setOnline(false);
-      throw new Error(`Offline and ${code} is not in the till's catalogue.`);
+      throw new Error(T("Offline and %(code)s is not in the till's catalogue.", { code }));
     }
-    if (r.status !== 200) throw new Error((r.data && r.data.detail) || `Unknown code ${code}`);
+    if (r.status !== 200) throw new Error((r.data && r.data.detail) || T("Unknown code %(code)s", { code }));
     if (!r.data.quantity) { remember(r.data); save(CATALOGUE_KEY, catalogue); }
     return r.data;
   }
@@ -186,7 +259,7 @@
     const m = code.match(/^(\d+(?:[.,]\d+)?)\*(.+)$/);
     if (m) { qty = m[1].replace(",", "."); code = m[2].trim(); }
     if (!code) return;
-    if (parseFloat(qty) <= 0) return message("The quantity must be more than zero.", true);
+    if (parseFloat(qty) <= 0) return message(T("The quantity must be more than zero."), true);
     try {
       const p = await lookup(code);
       const quantity = p.quantity ? (parseFloat(p.quantity) * parseFloat(qty)).toFixed(3) : qty;
@@ -229,17 +302,48 @@
     updatePaid();
   }
 
-  function pay() {
-    if (!lines.length) return message("Scan something first.", true);
+  const saleLines = () =>
+    // a scale label carries its own weight or price: send the label and how many of it
+    lines.map((l) => ({ code: l.code, quantity: l.scale ? l.mult : l.quantity }));
+
+  // Before the money is taken: would the store refuse this sale? Online only; offline the
+  // sale goes ahead (a refusal then lands in the needs-attention list, nothing is lost).
+  async function refusedBeforePayment() {
+    let r;
+    try {
+      r = await call("POST", `/registers/${registerId}/check`, { lines: saleLines() });
+    } catch (e) {
+      setOnline(false);
+      return false;
+    }
+    if (r.status >= 400 && r.status < 500 && r.status !== 401 && r.status !== 429) {
+      const line = r.data && r.data.line;
+      if (line) { selected = line - 1; render(); }
+      message(T("Not sold: %(detail)s", { detail: (r.data && r.data.detail) || r.status }), true);
+      return true;
+    }
+    return false;
+  }
+
+  let paying = false;
+  async function pay() {
+    if (paying) return;
+    if (!lines.length) return message(T("Scan something first."), true);
     let payments = tendered();
-    if (!payments.length) return message("Enter what the customer pays (F8 cash, F9 card).", true);
+    if (!payments.length) return message(T("Enter what the customer pays (F8 cash, F9 card)."), true);
     const paid = payments.reduce((s, p) => s + cents(p.amount), 0);
-    if (paid < total()) return message(`The payments (${fmt(paid)}) do not cover the total (${fmt(total())}).`, true);
+    if (paid < total()) return message(T("The payments (%(paid)s) do not cover the total (%(total)s).",
+                                         { paid: fmt(paid), total: fmt(total()) }), true);
+    paying = true;
+    try {
+      if (await refusedBeforePayment()) return;
+    } finally {
+      paying = false;
+    }
     const sale = {
       idempotency_key: uuid(),
       register_id: parseInt(registerId, 10),
-      // a scale label carries its own weight or price: send the label and how many of it
-      lines: lines.map((l) => ({ code: l.code, quantity: l.scale ? l.mult : l.quantity })),
+      lines: saleLines(),
       payments,
       queued_at: new Date().toISOString(),
       total: fmt(total()),
@@ -250,8 +354,8 @@
     const change = Math.max(0, paid - total());
     lines = []; selected = -1;
     document.querySelectorAll("[data-pay]").forEach((i) => { i.value = ""; });
-    message(`Change ${fmt(change)}`);
-    $("last-sale").textContent = `Sale of ${sale.total} queued`;
+    message(T("Change %(change)s", { change: fmt(change) }));
+    $("last-sale").textContent = T("Sale of %(total)s queued", { total: sale.total });
     render();
     scan.focus();
     flush();
@@ -266,7 +370,9 @@
       let q = queue();
       while (q.length) {
         const sale = q[0];
-        const body = { register_id: sale.register_id, lines: sale.lines, payments: sale.payments };
+        // queued_at: the money was taken; a refusal is kept on the server as needing attention
+        const body = { register_id: sale.register_id, lines: sale.lines, payments: sale.payments,
+                       queued_at: sale.queued_at };
         let r;
         try {
           r = await call("POST", "/sales", body, { "Idempotency-Key": sale.idempotency_key });
@@ -275,17 +381,22 @@
           break;
         }
         if (r.status >= 500 || r.status === 401 || r.status === 429) break;  // try again later
+        if (r.status === 409 && r.data && r.data.retry_later) break;  // still being recorded
+        if (!(r.status === 200 || r.status === 201)) needsAttention(sale, r);  // before it leaves the queue
         q = queue();
         if (q.length && q[0].idempotency_key === sale.idempotency_key) q.shift();
         save(QUEUE_KEY, q);
         if (r.status === 200 || r.status === 201) {
           lastSale = r.data;
-          $("last-sale").textContent = `Receipt ${r.data.receipt} · ${r.data.total} · change ${r.data.change_given}`;
+          $("last-sale").textContent = T("Receipt %(receipt)s · %(total)s · change %(change)s",
+                                         { receipt: r.data.receipt, total: r.data.total, change: r.data.change_given });
           $("print-btn").disabled = false;
         } else {
-          message(`A queued sale of ${sale.total} was refused: ${(r.data && r.data.detail) || r.status}`, true);
+          message(T("A queued sale of %(total)s was refused and needs attention: %(error)s",
+                    { total: sale.total, error: (r.data && r.data.detail) || r.status }), true);
         }
       }
+      await syncAttention();
     } finally {
       sending = false;
       render();
@@ -295,13 +406,14 @@
   $("print-btn").addEventListener("click", async () => {
     if (!lastSale) return;
     try {
+      // printing is recorded (the second print is a DUPLICATE): a POST, with the page's token
       const r = await fetch(`${API}/sales/${lastSale.id}/receipt.html`,
-                            { headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
+                            { method: "POST", headers: { "X-CSRFToken": csrf }, credentials: "same-origin" });
       const html = await r.text();
       const w = window.open("", "_blank");
       if (w) { w.document.write(html); w.document.close(); w.focus(); w.print(); }
     } catch (e) {
-      message("The receipt can be printed once the server is back.", true);
+      message(T("The receipt can be printed once the server is back."), true);
     }
     scan.focus();
   });
@@ -316,9 +428,9 @@
     else if (e.key === "F4") {
       e.preventDefault();
       const q = scan.value.trim().replace(",", ".");
-      if (selected >= 0 && lines[selected].scale) message("A weighed article: scan its label again.", true);
+      if (selected >= 0 && lines[selected].scale) message(T("A weighed article: scan its label again."), true);
       else if (selected >= 0 && parseFloat(q) > 0) { lines[selected].quantity = q; scan.value = ""; render(); }
-      else message("Type the quantity, then F4.", true);
+      else message(T("Type the quantity, then F4."), true);
     } else if (e.key === "Delete" && !inPayments && !scan.value) { e.preventDefault(); removeLine(selected); }
     else if (e.key === "ArrowUp" && !inPayments) { e.preventDefault(); selected = Math.max(0, selected - 1); render(); }
     else if (e.key === "ArrowDown" && !inPayments) { e.preventDefault(); selected = Math.min(lines.length - 1, selected + 1); render(); }
@@ -346,5 +458,5 @@
   showPanels();
   render();
   loadCatalogue().then(flush);
-  window.o2oTill = { flush, queue, lines: () => lines };
+  window.o2oTill = { flush, queue, attention, lines: () => lines };
 })();

@@ -166,3 +166,120 @@ def test_till_scans_pays_and_sells_offline_exactly_once(live_server):
         assert wh.on_hand(ids["tea_id"], ids["warehouse"]) == Decimal("48")
         assert wh.on_hand(ids["cup_id"], ids["warehouse"]) == Decimal("49")
         db.session.remove()
+
+
+def _add_unstocked(app, barcode="4012345000016"):
+    from core.db import db
+    from core.models import Product
+    with app.app_context():
+        cup = db.session.scalar(sa.select(Product).where(Product.sku == "BR-CUP"))
+        scarf = Product(sku="BR-SCARF", barcode=barcode, name="Scarf", unit=cup.unit, tax=cup.tax,
+                        list_price=Decimal("9.00"))
+        db.session.add(scarf)
+        db.session.commit()
+        out = {"id": scarf.id, "barcode": scarf.barcode}
+        db.session.remove()
+    return out
+
+
+def _stock_facts(app, ids, product_id):
+    from core.db import db
+    from addons.pos.models import PosAttention
+    from addons.warehouse import services as wh
+    from addons.warehouse.models import NegativeStock
+    with app.app_context():
+        facts = {"on_hand": wh.on_hand(product_id, ids["warehouse"]),
+                 "negative": db.session.scalar(sa.select(sa.func.count()).select_from(NegativeStock)
+                                               .where(NegativeStock.product_id == product_id)),
+                 "attention": [(a.state, a.idempotency_key, a.error_status)
+                               for a in db.session.scalars(sa.select(PosAttention).order_by(PosAttention.id))]}
+        db.session.remove()
+    return facts
+
+
+def _set_refuse(app, ids):
+    from core.db import db
+    from addons.warehouse import services as wh
+    with app.app_context():
+        wh.set_till_short_stock(ids["warehouse"], "refuse")
+        db.session.commit()
+        db.session.remove()
+
+
+def test_unstocked_sale_offline_is_never_lost(live_server):
+    """Sold offline with no book stock: recorded once when back (stock negative, an
+    exception). Where the store refuses: refused online before payment, naming the line;
+    a sale queued offline and refused later is in the till's needs-attention list and on
+    the server."""
+    from playwright.sync_api import expect, sync_playwright
+    app, base, ids = live_server
+    scarf = _add_unstocked(app)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        page.goto(f"{base}/login?next=/pos/till/{ids['register']}")
+        page.fill("input[name=username]", "cashier")
+        page.fill("input[name=password]", "correct horse battery")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**/pos/till/{ids['register']}")
+        page.fill("#float", "100.00")
+        page.click("#open-btn")
+        expect(page.locator("#sell-panel")).to_be_visible()
+        scan = page.locator("#scan")
+
+        # offline, the scarf the books have never seen: sold from the till's catalogue
+        context.set_offline(True)
+        scan.type(scarf["barcode"]); scan.press("Enter")
+        expect(page.locator("#lines tbody tr")).to_have_count(1)
+        page.keyboard.press("F9")
+        page.keyboard.press("F12")
+        expect(page.locator("#queue")).to_contain_text("1")
+        assert _count_sales(app) == 0
+        # back online: recorded once, the shop's stock negative, an exception for the manager
+        context.set_offline(False)
+        expect(page.locator("#last-sale")).to_contain_text("BR-R1-000001", timeout=20000)
+        expect(page.locator("#queue")).to_have_text("")
+        page.evaluate("window.o2oTill.flush()")
+        assert _count_sales(app) == 1
+        facts = _stock_facts(app, ids, scarf["id"])
+        assert facts["on_hand"] == Decimal("-1") and facts["negative"] == 1 and facts["attention"] == []
+        expect(page.locator("#attention")).to_be_hidden()
+
+        # the store now refuses short sales: online, the till refuses before taking the money
+        _set_refuse(app, ids)
+        scan.type(scarf["barcode"]); scan.press("Enter")
+        page.keyboard.press("F9")
+        page.keyboard.press("F12")
+        expect(page.locator("#message")).to_contain_text("Line 1 (Scarf)")
+        expect(page.locator("#lines tbody tr")).to_have_count(1)  # the cart is kept, nothing was taken
+        assert page.evaluate(f"localStorage.getItem('o2o.pos.queue.{ids['register']}')") == "[]"
+        assert _count_sales(app) == 1
+
+        # offline the till cannot ask: it takes the money, the server refuses the queued sale
+        context.set_offline(True)
+        page.keyboard.press("F12")
+        expect(page.locator("#queue")).to_contain_text("1")
+        context.set_offline(False)
+        expect(page.locator("#attention")).to_be_visible(timeout=20000)
+        expect(page.locator("#attention-list li")).to_have_count(1)
+        expect(page.locator("#attention-list li")).to_contain_text("Line 1 (Scarf)")
+        expect(page.locator("#attention-list li")).to_contain_text("#")  # kept on the server
+        expect(page.locator("#queue")).to_have_text("")
+        kept = json.loads(page.evaluate(f"localStorage.getItem('o2o.pos.attention.{ids['register']}')"))
+        assert len(kept) == 1 and kept[0]["attention_id"] and kept[0]["request"]["lines"][0]["code"] == scarf["barcode"]
+        facts = _stock_facts(app, ids, scarf["id"])
+        assert facts["attention"] == [("open", kept[0]["idempotency_key"], 409)]
+        assert facts["on_hand"] == Decimal("-1") and _count_sales(app) == 1
+        # a reload keeps the list (it lives in the browser too), and the session cannot close
+        page.reload()
+        expect(page.locator("#attention-list li")).to_have_count(1)
+        page.click("#close-panel summary")
+        page.click("#close-btn")
+        expect(page.locator("#message")).to_contain_text("attention")
+        page.screenshot(path=str(ARTIFACTS / "pos-till-attention.png"), full_page=True)
+        browser.close()

@@ -16,7 +16,7 @@ if not os.environ.get("O2O_TEST_DATABASE_URL", "").startswith("postgres"):
     pytest.skip("needs PostgreSQL (O2O_TEST_DATABASE_URL)", allow_module_level=True)
 
 
-def _seed(app):
+def _seed(app, till_short_stock="record"):
     from core.auth.models import ApiToken
     from core.db import db
     from core.models import Product, Store, Unit
@@ -34,6 +34,7 @@ def _seed(app):
         db.session.flush()
         warehouse = wh.warehouse_for_store(store.id)
         wh.receive(product.id, wh.stock_location(warehouse.id).id, Decimal("3"), Decimal("1"), source="seed")
+        wh.set_till_short_stock(warehouse.id, till_short_stock)
         registers = [pos.create_register(store.id, f"R{i}") for i in (1, 2)]
         for r in registers:
             pos.open_session(r.id, "0")
@@ -47,14 +48,18 @@ def _seed(app):
     return ids
 
 
-def test_two_tills_and_a_pickup_race_for_the_last_units(fresh_database):
+@pytest.mark.parametrize("choice", ["refuse", "record"])
+def test_two_tills_and_a_pickup_race_for_the_last_units(fresh_database, choice):
+    """Where the store refuses short till sales, one of the three wins the last units; where
+    it records them (the default), both till sales are recorded (the goods are gone) and the
+    pickup only reserves what is there."""
     from core.app import create_app
     from core.db import db
     from core.testing import app_config
     from addons.pos.models import PosJournalEntry, PosRegisterCounter, PosSale
     from addons.warehouse import services as wh
     app = create_app(app_config(fresh_database, TESTING=False))
-    ids = _seed(app)
+    ids = _seed(app, choice)
     barrier = threading.Barrier(3)
     outcomes = {}
 
@@ -90,11 +95,17 @@ def test_two_tills_and_a_pickup_race_for_the_last_units(fresh_database):
         t.start()
     for t in threads:
         t.join(120)
-    assert sorted(outcomes.values()) == [201, 409, 409], outcomes
+    if choice == "refuse":
+        assert sorted(outcomes.values()) == [201, 409, 409], outcomes
+    else:
+        assert outcomes["till%s" % ids["registers"][0]] == outcomes["till%s" % ids["registers"][1]] == 201, outcomes
     with app.app_context():
         on_hand = wh.on_hand(ids["product"], ids["warehouse"])
         available = wh.available(ids["product"], ids["warehouse"])
-        assert available == Decimal("1")
+        if choice == "refuse":
+            assert available == Decimal("1")
+        else:
+            assert available == Decimal("-1") - (2 if outcomes["pickup"] == 201 else 0)
         sold = db.session.scalar(sa.select(sa.func.count()).select_from(PosSale))
         assert on_hand == Decimal("3") - 2 * sold
         assert db.session.scalar(sa.select(sa.func.count()).select_from(PosJournalEntry)) == sold

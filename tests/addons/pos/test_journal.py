@@ -127,7 +127,10 @@ def test_receipt_reprint_is_duplicate_and_journalled(shop, cashier):
     sale = sell(cashier, shop.reg_a, [{"barcode": shop.tea.barcode, "quantity": "2"},
                                       {"sku": shop.cup.sku, "discount": "10"}],
                 [{"method": "cash", "amount": "50"}])
-    first = cashier.get(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf")
+    # reading the receipt records nothing and is no print (no DUPLICATE, nothing journalled)
+    read = cashier.get(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf")
+    assert read.status_code == 200 and "DUPLICATE" not in pdf_text(read.data)
+    first = cashier.post(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf")
     assert first.status_code == 200 and first.mimetype == "application/pdf"
     import pypdf, io
     page = pypdf.PdfReader(io.BytesIO(first.data)).pages[0]
@@ -135,10 +138,12 @@ def test_receipt_reprint_is_duplicate_and_journalled(shop, cashier):
     text = pdf_text(first.data)
     assert "DUPLICATE" not in text and sale["receipt"] in text
     assert "TOTAL 26.95" in text and "Change 23.05" in text
-    second = cashier.get(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf")
+    second = cashier.post(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf")
     assert "DUPLICATE" in pdf_text(second.data)
-    html = cashier.get(f"/api/v1/pos/sales/{sale['id']}/receipt.html").get_data(as_text=True)
+    html = cashier.post(f"/api/v1/pos/sales/{sale['id']}/receipt.html").get_data(as_text=True)
     assert "DUPLICATE" in html and sale["receipt"] in html and "26.95" in html
+    # once printed, a copy read is marked DUPLICATE too (and still records nothing)
+    assert "DUPLICATE" in pdf_text(cashier.get(f"/api/v1/pos/sales/{sale['id']}/receipt.pdf").data)
     dups = db.session.scalars(sa.select(PosJournalEntry).where(PosJournalEntry.kind == "duplicate")).all()
     assert len(dups) == 2 and all(d.document_ref == sale["receipt"] for d in dups)
 

@@ -40,10 +40,12 @@ def test_cookie_session_calls_need_the_pages_csrf_token(shop, client_as):
                      json={"register_id": shop.reg_a.id, "lines": [{"code": shop.tea.barcode}],
                            "payments": [{"method": "cash", "amount": "20"}]})
     assert r.status_code == 201 and r.get_json()["change_given"] == "9.00"
-    # the receipt GET records a print: it needs the token too
-    assert cashier.get(f"/api/v1/pos/sales/{r.get_json()['id']}/receipt.html").status_code == 403
-    assert cashier.get(f"/api/v1/pos/sales/{r.get_json()['id']}/receipt.html",
-                       headers={"X-CSRFToken": token}).status_code == 200
+    # reading the receipt changes nothing: no token needed; printing it (POST) records a print
+    sale_id = r.get_json()["id"]
+    assert cashier.get(f"/api/v1/pos/sales/{sale_id}/receipt.html").status_code == 200
+    assert cashier.post(f"/api/v1/pos/sales/{sale_id}/receipt.html").status_code == 403
+    assert cashier.post(f"/api/v1/pos/sales/{sale_id}/receipt.html",
+                        headers={"X-CSRFToken": token}).status_code == 200
     fresh = cashier.get("/pos/csrf").get_json()["csrf_token"]
     assert fresh
 

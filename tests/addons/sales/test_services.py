@@ -257,13 +257,24 @@ def test_methods_are_data(world):
     assert order.payments[0].method == "alipay" and order.payments[0].reference == "2026112200001"
 
 
-def test_carry_out_beyond_stock_is_refused_and_nothing_is_written(world):
+def test_carry_out_beyond_stock_is_refused_and_nothing_is_written_where_the_store_refuses(world):
+    world.wh.set_till_short_stock(world.wh.warehouse_for_store(world.a.id).id, "refuse")
     order = sales.create_order(channel="pos", store_id=world.a.id, lines=[line(world.tea, 11)])
     with pytest.raises(InsufficientStock, match="Green tea"):
         with db.session.begin_nested():
             sales.pay_order(order.id, [{"method": "card", "amount": order.total}])
     assert _order_state(order.id) == ("draft", 0)
     assert world.stock(world.tea, world.a) == (D("10"), D("10"))
+
+
+def test_carry_out_beyond_stock_is_recorded_with_a_negative_stock_exception(world):
+    # the goods are in the shopper's hand (DESIGN "Stock": a till sale is a fact)
+    order = sales.create_order(channel="pos", store_id=world.a.id, lines=[line(world.tea, 11)])
+    sales.pay_order(order.id, [{"method": "card", "amount": order.total}])
+    assert order.state == "fulfilled"
+    assert world.stock(world.tea, world.a) == (D("-1"), D("-1"))
+    flag = db.session.scalar(sa.select(world.wh.NegativeStock).where(world.wh.NegativeStock.source == order.number))
+    assert flag.quantity_short == D("1") and flag.product_id == world.tea.id and flag.state == "open"
 
 
 # --- pickup and delivery ------------------------------------------------------------------------
