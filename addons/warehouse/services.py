@@ -965,7 +965,7 @@ def _record_negative_stock(conn, shortfalls: list[dict], clean: list[tuple], loc
     """One negative-stock exception per short (product, location) of a till posting, for
     the store manager (admin list, count proposal); the document is the moves' source."""
     sources = {}
-    for pid, _q, src, _dst, _cost, source, _partner, _tr in clean:
+    for pid, _q, src, _dst, _cost, _value, source, _partner, _tr in clean:
         sources.setdefault((pid, src), source)
     conn.execute(_NEGATIVE_INSERT, [
         {"product_id": s["p"], "location_id": s["l"], "warehouse_id": s["w"],
