@@ -4,7 +4,7 @@ Timestamps are stored timezone-aware in UTC (SQLite hands them back naive: they 
 too). Business dates (posting date, receipt date, Z date, report ranges, sequence year,
 statement windows, default dates in forms) are the local date in the store's timezone, or
 the company's (``DEFAULT_TIMEZONE``) where no store applies. Convert here, at the edges;
-never call ``date.today()`` or a naive ``datetime.now()``.
+never ask the machine for "today" or a wall-clock time without a zone.
 
 ``now()`` is the one clock: tests freeze it with ``core.timeutil.freeze(...)``.
 """
