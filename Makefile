@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-PYTEST_ARGS ?=
+# two workers (pytest-xdist): the machines have 2 cores; each worker has its own database
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install translations bench clean browser-deps
 
