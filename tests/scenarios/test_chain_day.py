@@ -1,0 +1,350 @@
+"""Issue 10, "How it will be checked": a chain's first day from an EMPTY database, through the
+API and the `o2o` command only (no admin, no Python service changing data; services are used
+only to read, for the independent checks), committed for real, on SQLite and PostgreSQL.
+
+The day, in Asia/Shanghai (the store's clock):
+- 2026-12-31: master data (two shops 静安店 and 徐汇店, VAT 13%, products, the supplier
+  上海鲜果有限公司, a register, roles, users and tokens); a purchase order above the approval
+  limit, approved by a second person, received in full at 静安店; a transfer of 50 milk to
+  徐汇店 of which 2 arrive damaged;
+- 2027-01-01 from 00:30: a till day at 静安店 (a sale at 00:30 local, i.e. still 2026 in UTC;
+  card and cash sales; a sale of soy milk never received, recorded with negative stock; a cash
+  refund restocked), close 5.00 short; Z report JSON and PDF; web pickup orders at both shops
+  (create, pay, hand over); the vendor bill, priced 0.50 above the order for the milk, held
+  for the mismatch, released and posted;
+- 2027-01-04: the bank's CAMT.053 statement (cash deposit, two card settlements net of the
+  acquirer's 1 %, the supplier payment), auto-reconcile, reconciliation PDF, trial balance.
+
+Every expected figure below is worked out by hand from the scenario's own numbers (prices,
+quantities, costs), never read from the code under test.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from core.barcodes import make_ean13
+from core.db import db
+from core.testing import BUILTIN_ADDONS, _fresh_request_globals, app_config
+from core.timeutil import freeze, local
+from tests.pdfcheck import assert_chinese, assert_glyphs_drawn
+from tests.scenarios.chain_day import Api, camt053, key, new_user, o2o
+
+D = Decimal
+TZ = "Asia/Shanghai"
+DAY0, DAY1, BANK_DAY = dt.date(2026, 12, 31), dt.date(2027, 1, 1), dt.date(2027, 1, 4)
+IBAN = "CN12 3456 7890 1234"
+MILK_NAME, SUPPLIER_NAME = "有机牛奶", "上海鲜果有限公司"
+
+# --- the scenario's own numbers --------------------------------------------------------------
+# shelf prices include 13 % VAT and are chosen so that net and tax come out in whole cents
+MILK_PRICE, APPLE_PRICE, SOY_PRICE = D("22.60"), D("11.30"), D("5.65")     # net 20.00 / 10.00 / 5.00
+MILK_COST, APPLE_COST, SOY_COST = D("12.00"), D("8.00"), D("3.00")           # ordered net prices; soy: product cost
+MILK_BILLED = D("12.50")                                                      # the bill's wrong milk price
+PO_MILK, PO_APPLES = 300, 200
+SHIPPED, DAMAGED = 50, 2
+FLOAT = D("200.00")
+SHORT = D("5.00")
+CARD_FEE = D("0.01")
+
+
+def net(gross):
+    return (gross / D("1.13")).quantize(D("0.01"))
+
+
+def cents(x):
+    return D(x).quantize(D("0.01"))
+
+
+@pytest.fixture
+def chain(fresh_database):
+    """The scenario's app on a new, migrated database of its own (real commits)."""
+    from core.app import create_app
+    app = create_app(app_config(fresh_database), addons=BUILTIN_ADDONS)
+    app.before_request_funcs.setdefault(None, []).insert(0, _fresh_request_globals)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_a_chain_day_from_an_empty_database(chain):
+    app = chain
+    # ============ master data: API and CLI only ==========================================
+    with freeze(local(2026, 12, 31, 9, 0, TZ)):
+        boss = new_user(app, "boss", superuser=True)
+        ja = boss.post("/api/v1/stores", {"code": "JA", "name": "静安店", "city": "上海", "timezone": TZ}, 201)
+        xh = boss.post("/api/v1/stores", {"code": "XH", "name": "徐汇店", "city": "上海", "timezone": TZ}, 201)
+        tax = boss.post("/api/v1/taxes", {"code": "VAT13", "name": "增值税 13%", "rate": "13"}, 201)
+        assert tax["rate"] in ("13", "13.0000", "13.00")
+        milk = boss.post("/api/v1/products", {"sku": "MILK-1L", "barcode": make_ean13("692000000001"),
+                                              "name": MILK_NAME, "unit": "pc", "tax": "VAT13", "list_price": str(MILK_PRICE),
+                                              "cost": str(MILK_COST)}, 201)
+        apple = boss.post("/api/v1/products", {"sku": "APPLE-500G", "barcode": make_ean13("692000000002"),
+                                               "name": "红富士苹果", "unit": "pc", "tax": "VAT13", "list_price": str(APPLE_PRICE),
+                                               "cost": str(APPLE_COST)}, 201)
+        soy = boss.post("/api/v1/products", {"sku": "SOY-1L", "barcode": make_ean13("692000000003"),
+                                             "name": "有机豆浆", "unit": "pc", "tax": "VAT13", "list_price": str(SOY_PRICE),
+                                             "cost": str(SOY_COST)}, 201)
+        supplier = boss.post("/api/v1/partners", {"name": SUPPLIER_NAME, "is_supplier": True, "city": "上海"}, 201)
+        customer = boss.post("/api/v1/partners", {"name": "王小明", "is_customer": True, "phone": "13800000000"}, 201)
+        register = boss.post("/api/v1/pos/registers", {"store_id": ja["id"], "code": "T1", "name": "一号收银台"}, 201)
+        roles = {
+            "buyer": ["purchasing.*", "core.product.read", "core.partner.read"],
+            "approver": ["purchasing.approve", "purchasing.release_bill", "purchasing.order.read",
+                         "purchasing.bill.read", "purchasing.bill.post"],
+            "clerk": ["warehouse.*", "purchasing.receipt.receive", "purchasing.receipt.read", "purchasing.order.read"],
+            "cashier": ["pos.sell", "pos.session", "pos.refund"],
+            "web": ["sales.*"],
+            "accountant": ["finance.*", "warehouse.valuation.read", "warehouse.warehouse.read"],
+        }
+        for code, perms in roles.items():
+            boss.post("/api/v1/roles", {"code": code, "name": code.title(), "permissions": perms}, 201)
+        buyer = new_user(app, "buyer", roles=["buyer"])
+        approver = new_user(app, "approver", roles=["approver"])
+        clerk = new_user(app, "clerk", roles=["clerk"])
+        cashier = new_user(app, "cashier", roles=["cashier"], stores=["JA"])
+        web = new_user(app, "web", roles=["web"])
+        counter_xh = new_user(app, "counter_xh", roles=["web"], stores=["XH"])
+        accountant = new_user(app, "accountant", roles=["accountant"])
+        users = boss.get("/api/v1/users?per_page=50")
+        assert {u["username"] for u in users["items"]} >= {"boss", "buyer", "cashier", "accountant"}
+
+        whs = {w["store_id"]: w for w in boss.get("/api/v1/stock/warehouses?kind=store")["items"]}
+        wh_ja, wh_xh = whs[ja["id"]]["id"], whs[xh["id"]]["id"]
+
+        # ============ purchase: order above the approval limit, approved, received ======
+        po = buyer.post("/api/v1/purchasing/orders", {
+            "supplier_id": supplier["id"], "store_id": ja["id"], "supplier_ref": "SXG-2026-1231",
+            "lines": [{"product_id": milk["id"], "quantity": str(PO_MILK), "unit_price": str(MILK_COST)},
+                      {"product_id": apple["id"], "quantity": str(PO_APPLES), "unit_price": str(APPLE_COST)}]}, 201)
+        po_net = PO_MILK * MILK_COST + PO_APPLES * APPLE_COST                      # 5200.00
+        assert D(str(po["net_total"])) == po_net and po["needs_approval"] is True
+        buyer.post(f"/api/v1/purchasing/orders/{po['id']}/confirm", expect=(200))
+        buyer.post(f"/api/v1/purchasing/orders/{po['id']}/approve", expect=403)      # not the buyer's to approve
+        approver.post(f"/api/v1/purchasing/orders/{po['id']}/approve")
+        buyer.post(f"/api/v1/purchasing/orders/{po['id']}/send")
+        po_pdf = buyer.pdf(f"/api/v1/purchasing/orders/{po['id']}/pdf")
+        receipt = clerk.post(f"/api/v1/purchasing/orders/{po['id']}/receipts", {"supplier_ref": "DN-8841"}, 201)
+        assert D(str(receipt["value"])) == po_net
+
+    # ============ transfer 静安店 -> 徐汇店, 2 damaged on the way =========================
+    with freeze(local(2026, 12, 31, 15, 0, TZ)):
+        tr = clerk.post("/api/v1/stock/transfers", {"from_warehouse_id": wh_ja, "to_warehouse_id": wh_xh,
+                                                    "lines": [{"product_id": milk["id"], "quantity": str(SHIPPED)}]},
+                        201)
+        clerk.post(f"/api/v1/stock/transfers/{tr['id']}/ship")
+    with freeze(local(2026, 12, 31, 17, 0, TZ)):
+        clerk.post(f"/api/v1/stock/transfers/{tr['id']}/receive", {"lines": [
+            {"product_id": milk["id"], "received": str(SHIPPED - DAMAGED), "damaged": str(DAMAGED)}]})
+
+    # ============ the till day at 静安店 ==================================================
+    till = "/api/v1/pos"
+    with freeze(local(2027, 1, 1, 0, 25, TZ)):
+        sess = cashier.post(f"{till}/registers/{register['id']}/sessions", {"opening_float": str(FLOAT)}, 201)
+    with freeze(local(2027, 1, 1, 0, 30, TZ)):   # 2026-12-31 16:30 UTC
+        s1 = cashier.post(f"{till}/sales", {"register_id": register["id"],
+                                            "lines": [{"barcode": milk["barcode"], "quantity": "2"}],
+                                            "payments": [{"method": "cash", "amount": "50.00"}]}, 201, headers=key())
+    assert D(s1["total"]) == 2 * MILK_PRICE and D(s1["change_given"]) == D("50.00") - 2 * MILK_PRICE
+    with freeze(local(2027, 1, 1, 10, 0, TZ)):
+        s2 = cashier.post(f"{till}/sales", {"register_id": register["id"],
+                                            "lines": [{"barcode": apple["barcode"], "quantity": "3"},
+                                                      {"barcode": milk["barcode"]}],
+                                            "payments": [{"method": "card", "amount": str(3 * APPLE_PRICE + MILK_PRICE),
+                                                          "reference": "POS-SLIP-1"}]}, 201, headers=key())
+    with freeze(local(2027, 1, 1, 11, 0, TZ)):
+        s3 = cashier.post(f"{till}/sales", {"register_id": register["id"],
+                                            "lines": [{"barcode": milk["barcode"], "quantity": "5"}],
+                                            "payments": [{"method": "cash", "amount": str(5 * MILK_PRICE)}]},
+                          201, headers=key())
+    with freeze(local(2027, 1, 1, 11, 30, TZ)):
+        # soy milk was never received: the goods left the shop all the same (till feature)
+        s4 = cashier.post(f"{till}/sales", {"register_id": register["id"], "lines": [{"barcode": soy["barcode"]}],
+                                            "payments": [{"method": "cash", "amount": str(SOY_PRICE)}]},
+                          201, headers=key())
+    with freeze(local(2027, 1, 1, 12, 0, TZ)):
+        refund = cashier.post(f"{till}/sales/{s3['id']}/refund", {
+            "reason": "包装破损", "method": "cash", "restock": True,
+            "lines": [{"product_id": milk["id"], "quantity": "1"}]}, 201, headers=key())
+    assert D(refund["total"]) == -MILK_PRICE
+    receipt_pdf = cashier.pdf(f"{till}/sales/{s1['id']}/receipt.pdf")
+
+    # web pickup orders: 4 milk collected at 静安店, 2 at 徐汇店, paid by card on the web
+    with freeze(local(2027, 1, 1, 14, 0, TZ)):
+        pickups = []
+        for store, qty, ref in ((ja, 4, "WEB-0001"), (xh, 2, "WEB-0002")):
+            order = web.post("/api/v1/sales/orders", {
+                "channel": "web", "store_id": store["id"], "fulfilment": "pickup", "pickup_store_id": store["id"],
+                "customer_id": customer["id"], "external_ref": ref,
+                "lines": [{"product_id": milk["id"], "quantity": str(qty)}]}, 201)
+            assert D(order["total"]) == qty * MILK_PRICE
+            web.post(f"/api/v1/sales/orders/{order['id']}/confirm")
+            web.post(f"/api/v1/sales/orders/{order['id']}/pay", {"payments": [
+                {"method": "card", "amount": str(qty * MILK_PRICE), "reference": f"PSP-{ref}"}]})
+            pickups.append(order)
+    with freeze(local(2027, 1, 1, 16, 0, TZ)):
+        web.post(f"/api/v1/sales/orders/{pickups[0]['id']}/fulfil")
+        handed = counter_xh.post(f"/api/v1/sales/orders/{pickups[1]['id']}/fulfil")
+        assert handed["state"] == "fulfilled"
+
+    # close with a short count: float + cash sales - cash refund, less 5.00
+    cash_expected = FLOAT + 2 * MILK_PRICE + 5 * MILK_PRICE + SOY_PRICE - MILK_PRICE     # 341.25
+    card_ja_till = 3 * APPLE_PRICE + MILK_PRICE                                            # 56.50
+    with freeze(local(2027, 1, 1, 21, 0, TZ)):
+        closed = cashier.post(f"{till}/sessions/{sess['id']}/close", {
+            "counts": {"cash": str(cash_expected - SHORT), "card": str(card_ja_till)},
+            "difference_reason": "找零错误"})
+    assert D(closed["cash_difference"]) == -SHORT
+    z_json = cashier.get(f"{till}/sessions/{sess['id']}/z")
+    z_pdf = cashier.pdf(closed["z_report"]["pdf"], method="post")
+
+    # ============ the vendor bill: milk 0.50 dearer than ordered =========================
+    with freeze(local(2027, 1, 1, 22, 0, TZ)):
+        bill = buyer.post("/api/v1/bills" if False else "/api/v1/purchasing/bills", {
+            "supplier_id": supplier["id"], "order_id": po["id"], "supplier_ref": "SXG-INV-0101",
+            "bill_date": DAY1.isoformat(), "due_date": "2027-01-05",
+            "lines": [{"order_line_id": po["lines"][0]["id"], "quantity": str(PO_MILK), "unit_price": str(MILK_BILLED)},
+                      {"order_line_id": po["lines"][1]["id"], "quantity": str(PO_APPLES),
+                       "unit_price": str(APPLE_COST)}]}, 201)
+        held = buyer.post(f"/api/v1/purchasing/bills/{bill['id']}/post")
+        assert held["state"] == "on_hold" and held["mismatches"], held
+        posted = approver.post(f"/api/v1/purchasing/bills/{bill['id']}/release", {"note": "价格已与供应商确认"})
+        assert posted["state"] == "posted"
+    bill_net = PO_MILK * MILK_BILLED + PO_APPLES * APPLE_COST                  # 5350.00
+    bill_tax = cents(bill_net * D("0.13"))                                      # 695.50
+    bill_total = bill_net + bill_tax                                            # 6045.50
+    assert (D(str(posted["net_total"])), D(str(posted["tax_total"])), D(str(posted["total"]))) == \
+        (bill_net, bill_tax, bill_total)
+
+    # ============ the bank ===============================================================
+    # the independent computation of the day
+    milk_on_hand_ja = PO_MILK - SHIPPED - 2 - 1 - 5 + 1 - 4                    # 239 when the bill came
+    card_ja = card_ja_till + 4 * MILK_PRICE                                     # 146.90 till + web
+    card_xh = 2 * MILK_PRICE                                                    # 45.20
+    fee_ja, fee_xh = cents(card_ja * CARD_FEE), cents(card_xh * CARD_FEE)      # 1.47, 0.45
+    deposit = cash_expected - SHORT - FLOAT                                     # 136.25
+    with freeze(local(2027, 1, 4, 9, 0, TZ)):
+        bank = accountant.get("/api/v1/finance/statements?per_page=5")  # the API answers before any import
+        statement = camt053(IBAN.replace(" ", ""), D("0.00"), [
+            ("2027-01-02", deposit, "DEP-JA-20270101", "现金存款 静安店", "静安店"),
+            ("2027-01-03", card_ja - fee_ja, None, "银联商务 结算 JA 20270101", "银联商务"),
+            ("2027-01-03", card_xh - fee_xh, None, "银联商务 结算 XH 20270101", "银联商务"),
+            ("2027-01-04", -bill_total, "SXG-INV-0101", "货款 SXG-INV-0101", SUPPLIER_NAME)])
+        imported = accountant.post("/api/v1/finance/statements", {
+            "bank": "MAIN", "filename": "camt053-20270104.xml", "format": "camt053",
+            "content_base64": base64.b64encode(statement).decode()}, 201)
+        assert imported.get("lines", imported.get("line_count")) == 4, imported
+        auto = accountant.post("/api/v1/finance/reconcile/auto", {})
+        assert auto["matched"] == 4, (auto, accountant.get("/api/v1/finance/statement-lines/open"), accountant.get("/api/v1/finance/expected-items/open"))
+        assert accountant.get("/api/v1/finance/reconcile/status") == {"open_statement_lines": 0,
+                                                                      "open_expected_items": 0}
+        recon_pdf = accountant.pdf(f"/api/v1/finance/reports/reconciliation.pdf?store_id={ja['id']}"
+                                   f"&date_from=2027-01-01&date_to=2027-01-04")
+        tb = accountant.get("/api/v1/finance/reports/trial-balance")
+        tb_pdf = accountant.pdf("/api/v1/finance/reports/trial-balance.pdf")
+        valuation = {d: accountant.get(f"/api/v1/stock/valuation?as_of={d.isoformat()}")
+                     for d in (DAY0, DAY1, BANK_DAY)}
+        out = o2o(app, "stock", "valuation", "--as-of", BANK_DAY.isoformat(), "--pdf", str(app.instance_path) + "/v.pdf")
+    valuation_pdf = open(str(app.instance_path) + "/v.pdf", "rb").read()
+
+    # ============ the checks ===============================================================
+    # the books, account by account, from the documents of the day
+    cogs_ja = (2 * MILK_COST + (3 * APPLE_COST + MILK_COST) + 5 * MILK_COST + SOY_COST - MILK_COST
+               + 4 * MILK_COST)                                                  # 159.00
+    cogs_xh = 2 * MILK_COST                                                     # 24.00 (cost it arrived at)
+    revalued = (MILK_BILLED - MILK_COST) * milk_on_hand_ja                     # 119.50 still on hand at 静安店
+    ppv = (MILK_BILLED - MILK_COST) * PO_MILK - revalued                        # 30.50 already gone
+    inv_ja = po_net - SHIPPED * MILK_COST - cogs_ja + revalued                  # 4560.50
+    inv_xh = (SHIPPED - DAMAGED) * MILK_COST - cogs_xh                          # 552.00
+    revenue = (net(2 * MILK_PRICE) + net(3 * APPLE_PRICE) + net(MILK_PRICE) + net(5 * MILK_PRICE)
+               + net(SOY_PRICE) + net(4 * MILK_PRICE) + net(2 * MILK_PRICE))    # 315.00
+    output_tax = (2 + 1 + 5 + 4 + 2) * MILK_PRICE + 3 * APPLE_PRICE + SOY_PRICE - revenue   # 40.95
+    expected = {
+        "1000": deposit + card_ja - fee_ja + card_xh - fee_xh - bill_total,     # the bank: -5719.07
+        "1010": D(0),                 # cash in the till went to the deposit at the close
+        "1030": D(0),                 # the deposit reached the bank
+        "1120": D(0),                 # every card payment was settled
+        "1300": inv_ja + inv_xh,      # 5112.50
+        "1400": bill_tax,
+        "2000": D(0),                 # the supplier was paid
+        "2050": D(0),                 # GRNI: the receipt fully billed
+        "2200": -(output_tax - (MILK_PRICE - net(MILK_PRICE))),                  # -38.35 after the refund
+        "4000": -revenue,
+        "4100": net(MILK_PRICE),      # the refund, net
+        "5000": cogs_ja + cogs_xh,    # 183.00
+        "5100": ppv,
+        "5200": DAMAGED * MILK_COST,  # 24.00 broken on the way
+        "6100": fee_ja + fee_xh,      # 1.92
+        "6900": SHORT,
+    }
+    balances = {r["code"]: D(str(r["balance"])) for r in tb["rows"]}
+    got = {code: balances.get(code, D(0)) for code in expected}
+    assert got == expected, {c: (got[c], expected[c]) for c in expected if got[c] != expected[c]}
+    assert {c: b for c, b in balances.items() if b and c not in expected} == {}
+    assert D(str(tb["total_debit"])) == D(str(tb["total_credit"])) and tb["balanced"]
+    assert sum(expected.values()) == 0
+
+    # inventory account per store == stock valuation per store, as of each day
+    with app.app_context():
+        from addons.finance import services as fin
+        books = fin.inventory_by_store(BANK_DAY)
+        books_day0 = fin.inventory_by_store(DAY0)
+    per_store = {}
+    for row in valuation[BANK_DAY]["rows"]:
+        per_store[row["store_id"]] = per_store.get(row["store_id"], D(0)) + D(str(row["value"]))
+    assert (per_store.get(ja["id"]), per_store.get(xh["id"]), per_store.get(None, D(0))) == (inv_ja, inv_xh, D(0))
+    assert {k: v for k, v in books.items() if v} == {ja["id"]: inv_ja, xh["id"]: inv_xh}
+    day0 = {}
+    for row in valuation[DAY0]["rows"]:
+        day0[row["store_id"]] = day0.get(row["store_id"], D(0)) + D(str(row["value"]))
+    assert day0 == {ja["id"]: po_net - SHIPPED * MILK_COST, xh["id"]: (SHIPPED - DAMAGED) * MILK_COST} \
+        or {k: v for k, v in day0.items() if v} == {ja["id"]: po_net - SHIPPED * MILK_COST,
+                                                     xh["id"]: (SHIPPED - DAMAGED) * MILK_COST}
+    assert {k: v for k, v in books_day0.items() if v} == {k: v for k, v in day0.items() if v}
+    assert D(str(valuation[BANK_DAY]["total_value"])) == inv_ja + inv_xh
+
+    # COGS == the cost of the stock that went to customers (the ledger's issues, valued)
+    with app.app_context():
+        from addons.warehouse import services as wh
+        issued = db.session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(wh.StockMove.value), 0))
+            .join(wh.Location, wh.Location.id == wh.StockMove.to_location_id).where(wh.Location.usage == "customer")
+        ).scalar_one()
+        returned = db.session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(wh.StockMove.value), 0))
+            .join(wh.Location, wh.Location.id == wh.StockMove.from_location_id).where(wh.Location.usage == "customer")
+        ).scalar_one()
+        assert cents(D(str(issued)) - D(str(returned))) == cogs_ja + cogs_xh
+        assert wh.verify() == []
+        negative = db.session.scalars(sa.select(wh.NegativeStock)).all()
+        assert [(n.product_id, n.quantity_short, n.source is not None) for n in negative] == [(soy["id"], D(1), True)]
+
+    # the 00:30 sale belongs to 2027-01-01 in Shanghai: entry date, receipt, order number year
+    with app.app_context():
+        from addons.finance.models import Entry
+        from addons.sales import services as sales
+        from addons.pos.models import PosSale
+        sale = db.session.get(PosSale, s1["id"])
+        order = db.session.get(sales.Order, sale.order_id) if getattr(sale, "order_id", None) else None
+        entries = db.session.scalars(sa.select(Entry).where(Entry.source_ref == order.number)).all() if order else []
+    assert order is not None and "2027" in order.number, (order and order.number)
+    assert entries and {e.date for e in entries} == {DAY1}, [(e.number, e.date) for e in entries]
+    receipt_text = assert_chinese(receipt_pdf, MILK_NAME, "静安店")
+    assert "2027-01-01" in receipt_text and "00:30" in receipt_text, receipt_text[:800]
+    assert z_json["sales_count"] == 4 and D(z_json["cash_difference"]) == -SHORT
+    assert D(z_json["cash_expected"]) == cash_expected
+    assert D(z_json["sales_total"]) == 2 * MILK_PRICE + card_ja_till + 5 * MILK_PRICE + SOY_PRICE
+
+    # every PDF carries its Chinese text, drawn as glyphs
+    assert_chinese(z_pdf, "一号收银台", "现金差异")
+    assert_chinese(po_pdf, SUPPLIER_NAME, MILK_NAME)
+    assert_chinese(valuation_pdf, "静安店")
+    assert_chinese(recon_pdf, "静安店")
+    assert_chinese(tb_pdf)
+    for data, word in ((receipt_pdf, MILK_NAME), (po_pdf, SUPPLIER_NAME), (z_pdf, "一号收银台")):
+        assert_glyphs_drawn(data, word)
