@@ -36,7 +36,7 @@ from tests.scenarios.chain_day import Api, camt053, key, new_user, o2o
 
 D = Decimal
 TZ = "Asia/Shanghai"
-DAY0, DAY1, BANK_DAY = dt.date(2026, 12, 31), dt.date(2027, 1, 1), dt.date(2027, 1, 4)
+DAY0, DAY1, DAY2, BANK_DAY = dt.date(2026, 12, 31), dt.date(2027, 1, 1), dt.date(2027, 1, 2), dt.date(2027, 1, 4)
 IBAN = "CN12 3456 7890 1234"
 MILK_NAME, SUPPLIER_NAME = "有机牛奶", "上海鲜果有限公司"
 
@@ -49,6 +49,7 @@ PO_MILK, PO_APPLES = 300, 200
 SHIPPED, DAMAGED = 50, 2
 FLOAT = D("200.00")
 SHORT = D("5.00")
+SOY_RECEIVED, SOY_PRICE_IN = 24, D("3.20")
 CARD_FEE = D("0.01")
 
 
@@ -221,6 +222,23 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     assert (D(str(posted["net_total"])), D(str(posted["tax_total"])), D(str(posted["total"]))) == \
         (bill_net, bill_tax, bill_total)
 
+    # ============ 2027-01-02: soy milk arrives, dearer than the cost it was sold at =======
+    # the one sold below zero was costed at 3.00; the receipt trues the stock up to
+    # 23 x 3.20 and the 0.20 the sold one really cost more goes to COGS (perpetual)
+    with freeze(local(2027, 1, 2, 10, 0, TZ)):
+        po2 = buyer.post("/api/v1/purchasing/orders", {
+            "supplier_id": supplier["id"], "store_id": ja["id"], "confirm": True,
+            "lines": [{"product_id": soy["id"], "quantity": str(SOY_RECEIVED), "unit_price": str(SOY_PRICE_IN)}]},
+            201)
+        assert po2["needs_approval"] is False  # below the approval limit
+        buyer.post(f"/api/v1/purchasing/orders/{po2['id']}/send")
+        clerk.post(f"/api/v1/purchasing/orders/{po2['id']}/receipts", {}, 201)
+        bill2 = buyer.post(f"/api/v1/purchasing/orders/{po2['id']}/bill",
+                           {"supplier_ref": "SXG-INV-0102", "bill_date": DAY2.isoformat(), "post": True}, 201)
+        assert bill2["state"] == "posted", bill2
+    bill2_net = SOY_RECEIVED * SOY_PRICE_IN                                    # 76.80
+    bill2_total = bill2_net + cents(bill2_net * D("0.13"))                     # 86.78, not paid yet
+
     # ============ the bank ===============================================================
     # the independent computation of the day
     milk_on_hand_ja = PO_MILK - SHIPPED - 2 - 1 - 5 + 1 - 4                    # 239 when the bill came
@@ -242,8 +260,11 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
         auto = accountant.post("/api/v1/finance/reconcile/auto", {})
         assert auto["matched"] == 4, (auto, accountant.get("/api/v1/finance/statement-lines/open"),
                                       accountant.get("/api/v1/finance/expected-items/open"))
+        # open: only the soy milk's bill, due next week
         assert accountant.get("/api/v1/finance/reconcile/status") == {"open_statement_lines": 0,
-                                                                      "open_expected_items": 0}
+                                                                      "open_expected_items": 1}
+        due = accountant.get("/api/v1/finance/expected-items/open")["items"]
+        assert [(i["kind"], D(i["amount"])) for i in due] == [("supplier_payment", -bill2_total)], due
         recon_pdf = accountant.pdf(f"/api/v1/finance/reports/reconciliation.pdf?store_id={ja['id']}"
                                    f"&date_from=2027-01-01&date_to=2027-01-04")
         tb = accountant.get("/api/v1/finance/reports/trial-balance")
@@ -266,7 +287,10 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     cogs_xh = 2 * MILK_COST                                                     # 24.00 (cost it arrived at)
     revalued = (MILK_BILLED - MILK_COST) * milk_on_hand_ja                     # 119.50 still on hand at 静安店
     ppv = (MILK_BILLED - MILK_COST) * PO_MILK - revalued                        # 30.50 already gone
-    inv_ja = po_net - SHIPPED * MILK_COST - cogs_ja + revalued                  # 4560.50
+    inv_ja_day1 = po_net - SHIPPED * MILK_COST - cogs_ja + revalued             # 4560.50
+    soy_true_up = SOY_PRICE_IN - SOY_COST                                       # 0.20 more for the one sold short
+    cogs_ja += soy_true_up
+    inv_ja = inv_ja_day1 + bill2_net - soy_true_up                              # 4637.10 = ... + 23 x 3.20
     inv_xh = (SHIPPED - DAMAGED) * MILK_COST - cogs_xh                          # 552.00
     revenue = (net(2 * MILK_PRICE) + net(3 * APPLE_PRICE) + net(MILK_PRICE) + net(5 * MILK_PRICE)
                + net(SOY_PRICE) + net(4 * MILK_PRICE) + net(2 * MILK_PRICE))    # 315.00
@@ -276,14 +300,14 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
         "1010": D(0),                 # cash in the till went to the deposit at the close
         "1030": D(0),                 # the deposit reached the bank
         "1120": D(0),                 # every card payment was settled
-        "1300": inv_ja + inv_xh,      # 5112.50
-        "1400": bill_tax,
-        "2000": D(0),                 # the supplier was paid
+        "1300": inv_ja + inv_xh,      # 5189.10
+        "1400": bill_tax + (bill2_total - bill2_net),
+        "2000": -bill2_total,         # the first bill was paid, the soy milk's is due
         "2050": D(0),                 # GRNI: the receipt fully billed
         "2200": -(output_tax - (MILK_PRICE - net(MILK_PRICE))),                  # -38.35 after the refund
         "4000": -revenue,
         "4100": net(MILK_PRICE),      # the refund, net
-        "5000": cogs_ja + cogs_xh,    # 183.00
+        "5000": cogs_ja + cogs_xh,    # 183.20
         "5100": ppv,
         "5200": DAMAGED * MILK_COST,  # 24.00 broken on the way
         "6100": fee_ja + fee_xh,      # 1.92
@@ -322,12 +346,12 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     # as of 2026-12-31: the receipt less the 50 milk shipped; 48 arrived, 2 broken
     inv_day0 = {ja["id"]: po_net - SHIPPED * MILK_COST, xh["id"]: (SHIPPED - DAMAGED) * MILK_COST}
     assert by_store(valuation[DAY0]["rows"]) == inv_day0 == {k: v for k, v in books_day0.items() if v}
-    assert by_store(valuation[DAY1]["rows"]) == {ja["id"]: inv_ja, xh["id"]: inv_xh} == \
+    assert by_store(valuation[DAY1]["rows"]) == {ja["id"]: inv_ja_day1, xh["id"]: inv_xh} == \
         {k: v for k, v in books_day1.items() if v}
-    assert "4560.50" in out and "552.00" in out  # the CLI prints the same figures
+    assert f"{inv_ja}" in out and f"{inv_xh}" in out  # the CLI prints the same figures
     avg = {(c["product_id"], c["warehouse_id"]): D(str(c["average_cost"])) for c in costs["items"]}
     assert avg[(milk["id"], wh_ja)] == MILK_BILLED and avg[(milk["id"], wh_xh)] == MILK_COST
-    assert avg[(apple["id"], wh_ja)] == APPLE_COST
+    assert avg[(apple["id"], wh_ja)] == APPLE_COST and avg[(soy["id"], wh_ja)] == SOY_PRICE_IN
     assert D(str(valuation[BANK_DAY]["total_value"])) == inv_ja + inv_xh
 
     # COGS == the cost of the stock that went to customers (the ledger's issues, valued)
@@ -341,7 +365,11 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
             sa.select(sa.func.coalesce(sa.func.sum(wh.StockMove.value), 0))
             .join(wh.Location, wh.Location.id == wh.StockMove.from_location_id).where(wh.Location.usage == "customer")
         ).scalar_one()
-        assert cents(D(str(issued)) - D(str(returned))) == cogs_ja + cogs_xh
+        # the cost of stock sold below zero, trued up when it was received
+        trued_up = db.session.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(wh.Revaluation.value), 0)).where(wh.Revaluation.reason == "negative")
+        ).scalar_one()
+        assert cents(D(str(issued)) - D(str(returned)) - D(str(trued_up))) == cogs_ja + cogs_xh
         assert wh.verify() == []
         negative = db.session.scalars(sa.select(wh.NegativeStock)).all()
         assert [(n.product_id, n.quantity_short, n.source is not None) for n in negative] == [(soy["id"], D(1), True)]
@@ -375,6 +403,7 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     assert dates == {("stock_move", DAY0),                    # receipt and transfer on 2026-12-31
                      ("stock_move", DAY1), ("sales_order", DAY1), ("pos_refund", DAY1), ("pos_session", DAY1),
                      ("stock_revaluation", DAY1), ("vendor_bill", DAY1),
+                     ("stock_move", DAY2), ("stock_revaluation", DAY2), ("vendor_bill", DAY2),
                      ("finance_match_batch", dt.date(2027, 1, 2)), ("finance_match_batch", dt.date(2027, 1, 3)),
                      ("finance_match_batch", dt.date(2027, 1, 4))}, sorted(dates, key=str)
 
