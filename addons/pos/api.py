@@ -523,13 +523,13 @@ def _receipt(sale_id, fmt: str):
         duplicate = services.record_print("receipt", sale.id, sale.register_id, document["receipt"], user=user)
     else:  # reading changes nothing
         duplicate = services.printed_before("receipt", sale.id)
-    footer = current_app.config.get("POS_RECEIPT_FOOTER", "")
+    footer = reports.footer_text(current_app.config.get("POS_RECEIPT_FOOTER", ""))
     if fmt == "pdf":
         response = make_response(reports.receipt_pdf(document, duplicate=duplicate, footer=footer))
         response.mimetype = "application/pdf"
     else:
         response = make_response(render_template("pos/receipt.html", doc=document, duplicate=duplicate,
-                                                 footer=footer))
+                                                 footer=footer, method_label=reports.method_label))
         response.mimetype = "text/html"
     return response
 

@@ -12,9 +12,29 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
-from core.i18n import _
+from core.i18n import _, _l
 from core.pdf import draw_string, fit
 from core.timeutil import format_local, parse_iso
+
+# The shipped footer (POS_RECEIPT_FOOTER's default) prints in the reader's language; a footer
+# the chain wrote itself prints as written.
+DEFAULT_FOOTER = "Thank you for your visit"
+_DEFAULT_FOOTER = _l("Thank you for your visit")
+# The payment methods sales ships (base data, by code) print translated; a method the chain
+# added prints its code, as stored in the document.
+_METHODS = {"cash": _l("Cash"), "card": _l("Bank card"), "wallet": _l("Mobile wallet"), "voucher": _l("Voucher"),
+            "store_credit": _l("Store credit")}
+
+
+def method_label(code: str) -> str:
+    """A payment method as printed on a receipt or Z report."""
+    label = _METHODS.get(code)
+    return str(label) if label is not None else code
+
+
+def footer_text(footer: str | None) -> str:
+    """The receipt footer to print: the shipped default translated, any other as set."""
+    return str(_DEFAULT_FOOTER) if footer == DEFAULT_FOOTER else (footer or "")
 
 WIDTH = 80 * mm
 MARGIN = 4 * mm
@@ -90,7 +110,7 @@ def receipt_pdf(doc: dict, *, duplicate: bool = False, footer: str = "") -> byte
     if Decimal(doc.get("cash_rounding", "0")):
         r.text(_("Cash rounding"), doc["cash_rounding"])
     for p in doc.get("payments", ()):
-        r.text(p["method"], p.get("tendered", p["amount"]))
+        r.text(method_label(p["method"]), p.get("tendered", p["amount"]))
     r.text(_("Change"), doc.get("change_given", "0.00"))
     r.text(_("of which tax"), doc.get("tax_total", "0.00"))
     r.text(_("Net"), doc.get("net_total", "0.00"))
@@ -128,7 +148,7 @@ def z_report_pdf(data: dict, *, duplicate: bool = False) -> bytes:
     r.rule()
     r.text(_("Payment methods (expected / counted / difference)"), bold=True)
     for method, t in sorted(data.get("methods", {}).items()):
-        r.text(method, "")
+        r.text(method_label(method), "")
         r.text(f"  {t['expected']} / {t['counted']}", t["difference"])
     r.rule()
     r.text(_("Opening float"), data["opening_float"])

@@ -384,7 +384,8 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
         entries = db.session.scalars(sa.select(Entry).where(Entry.source_ref == order.number)).all() if order else []
     assert order is not None and "2027" in order.number, (order and order.number)
     assert entries and {e.date for e in entries} == {DAY1}, [(e.number, e.date) for e in entries]
-    receipt_text = assert_chinese(receipt_pdf, MILK_NAME, "静安店")
+    # the payment method and the shipped footer print in the reader's language too
+    receipt_text = assert_chinese(receipt_pdf, MILK_NAME, "静安店", "现金", "谢谢惠顾")
     assert "2027-01-01" in receipt_text and "00:30" in receipt_text, receipt_text[:800]
     assert z_json["sales_count"] == 4 and D(z_json["cash_difference"]) == -SHORT
     assert D(z_json["cash_expected"]) == cash_expected
@@ -418,7 +419,7 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     assert "-5.00" in recon_text and "1.47" in recon_text
     # nothing the till took money for waits for attention; the Z JSON is what the PDF prints
     assert attention == []
-    z_text = "".join(assert_chinese(z_pdf, "一号收银台").split())
+    z_text = "".join(assert_chinese(z_pdf, "一号收银台", "现金", "银行卡").split())
     for label, field in (("销售总额", "sales_total"), ("退款总额", "refunds_total"), ("应有现金", "cash_expected"),
                          ("清点现金", "cash_counted"), ("现金差异", "cash_difference"), ("税额合计", "tax_total")):
         assert f"{label}{z_json[field]}" in z_text, (label, z_json[field])
