@@ -40,8 +40,10 @@ class Api:
 
 
 def o2o(app, *args, input=None) -> str:
-    """Run ``o2o ARGS`` (click's runner on the scenario's app); exit status 0 expected."""
-    result = app.test_cli_runner().invoke(args=list(args), input=input)
+    """Run ``o2o ARGS``: the real ``o2o`` group (core's commands and every addon's) through
+    click's runner, on the scenario's app; exit status 0 expected."""
+    from core.cli import cli
+    result = app.test_cli_runner().invoke(cli, args=list(args), input=input)
     assert result.exit_code == 0, (args, result.output, result.exception)
     return result.output
 
