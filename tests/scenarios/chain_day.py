@@ -17,9 +17,11 @@ class Api:
 
     def __init__(self, app, token: str, name: str):
         self.client, self.token, self.name = app.test_client(), token, name
+        self.calls: list[tuple[str, str]] = []  # (METHOD, url) of every call, for the OpenAPI check
 
     def call(self, method: str, url: str, expect=200, *, raw=False, headers=None, **kw):
         headers = {"Authorization": f"Bearer {self.token}", **(headers or {})}
+        self.calls.append((method.upper(), url))
         r = getattr(self.client, method)(url, headers=headers, **kw)
         assert r.status_code == expect, (self.name, method.upper(), url, r.status_code, r.get_data(as_text=True)[:2000])
         return r if raw else r.get_json()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -108,16 +109,22 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
             "web": ["sales.*"],
             "accountant": ["finance.*", "warehouse.valuation.read", "warehouse.warehouse.read"],
         }
+        role_ids = {}
         for code, perms in roles.items():
-            boss.post("/api/v1/roles", {"code": code, "name": code.title(), "permissions": perms}, 201)
+            role_ids[code] = boss.post("/api/v1/roles", {"code": code, "name": code.title(), "permissions": perms},
+                                       201)["id"]
         buyer = new_user(app, "buyer", roles=["buyer"])
         approver = new_user(app, "approver", roles=["approver"])
         clerk = new_user(app, "clerk", roles=["clerk"])
         cashier = new_user(app, "cashier", roles=["cashier"], stores=["JA"])
         web = new_user(app, "web", roles=["web"])
         counter_xh = new_user(app, "counter_xh", roles=["web"], stores=["XH"])
-        accountant = new_user(app, "accountant", roles=["accountant"])
+        accountant = new_user(app, "accountant")  # no role yet: given one through the API
+        accountant.get("/api/v1/finance/accounts", expect=403)
         users = boss.get("/api/v1/users?per_page=50")
+        accountant_id = next(u["id"] for u in users["items"] if u["username"] == "accountant")
+        boss.put(f"/api/v1/users/{accountant_id}/roles/{role_ids['accountant']}")
+        accountant.get("/api/v1/finance/accounts")
         assert {u["username"] for u in users["items"]} >= {"boss", "buyer", "cashier", "accountant"}
 
         whs = {w["store_id"]: w for w in boss.get("/api/v1/stock/warehouses?kind=store")["items"]}
@@ -395,6 +402,17 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     assert z_json["sales_count"] == 4 and D(z_json["cash_difference"]) == -SHORT
     assert D(z_json["cash_expected"]) == cash_expected
     assert D(z_json["sales_total"]) == 2 * MILK_PRICE + card_ja_till + 5 * MILK_PRICE + SOY_PRICE
+
+    # every route the day used is documented in the OpenAPI document
+    spec = boss.get("/api/v1/openapi.json")
+    templates = [(m.upper(), re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$"))
+                 for path, ops in spec["paths"].items() for m in ops]
+    used = {(m, u.split("?")[0]) for api in (boss, buyer, approver, clerk, cashier, web, counter_xh, accountant)
+            for m, u in api.calls if not u.endswith("/openapi.json")}
+    def documented(call):
+        return any(m == call[0] and t.match(call[1]) for m, t in templates)
+    assert len(used) > 40 and not documented(("GET", "/api/v1/pos/sales/1/nothing"))
+    assert [c for c in sorted(used) if not documented(c)] == []
 
     # every PDF carries its Chinese text, drawn as glyphs
     assert_chinese(po_pdf, SUPPLIER_NAME, MILK_NAME)
