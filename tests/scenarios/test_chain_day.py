@@ -3,17 +3,22 @@ API and the `o2o` command only (no admin, no Python service changing data; servi
 only to read, for the independent checks), committed for real, on SQLite and PostgreSQL.
 
 The day, in Asia/Shanghai (the store's clock):
-- 2026-12-31: master data (two shops 静安店 and 徐汇店, VAT 13%, products, the supplier
-  上海鲜果有限公司, a register, roles, users and tokens); a purchase order above the approval
+- 2026-12-31: master data (two shops 静安店 and 徐汇店, VAT 13%, products by the API and a
+  product CSV by `o2o products import`, the supplier 上海鲜果有限公司, a register, roles by the
+  API, users and tokens by `o2o user`); a purchase order above the approval
   limit, approved by a second person, received in full at 静安店; a transfer of 50 milk to
   徐汇店 of which 2 arrive damaged;
 - 2027-01-01 from 00:30: a till day at 静安店 (a sale at 00:30 local, i.e. still 2026 in UTC;
   card and cash sales; a sale of soy milk never received, recorded with negative stock; a cash
   refund restocked), close 5.00 short; Z report JSON and PDF; web pickup orders at both shops
   (create, pay, hand over); the vendor bill, priced 0.50 above the order for the milk, held
-  for the mismatch, released and posted;
+  for the mismatch, released and posted; a purchase order for soy milk at 00:40 (numbered
+  in 2027);
+- 2027-01-02: the soy milk arrives at 3.20, not the 3.00 the short sale was costed at: the
+  stock is trued up and the 0.20 goes to COGS; its bill is posted, unpaid;
 - 2027-01-04: the bank's CAMT.053 statement (cash deposit, two card settlements net of the
-  acquirer's 1 %, the supplier payment), auto-reconcile, reconciliation PDF, trial balance.
+  acquirer's 1 %, the first bill's payment), auto-reconcile, reconciliation PDF, trial balance,
+  journal, stock valuation (API as of each day; CLI with its PDF).
 
 Every expected figure below is worked out by hand from the scenario's own numbers (prices,
 quantities, costs), never read from the code under test.
@@ -164,6 +169,14 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
                                             "lines": [{"barcode": milk["barcode"], "quantity": "2"}],
                                             "payments": [{"method": "cash", "amount": "50.00"}]}, 201, headers=key())
     assert D(s1["total"]) == 2 * MILK_PRICE and D(s1["change_given"]) == D("50.00") - 2 * MILK_PRICE
+    # the buyer orders soy milk at 00:40 on New Year's night (still 2026 in UTC, 2027 in the shop)
+    with freeze(local(2027, 1, 1, 0, 40, TZ)):
+        po2 = buyer.post("/api/v1/purchasing/orders", {
+            "supplier_id": supplier["id"], "store_id": ja["id"], "confirm": True,
+            "lines": [{"product_id": soy["id"], "quantity": str(SOY_RECEIVED), "unit_price": str(SOY_PRICE_IN)}]},
+            201)
+        assert po2["needs_approval"] is False  # below the approval limit
+        assert (po2["number"][:8], str(po2["order_date"])[:10]) == ("PO/2027/", DAY1.isoformat()), po2
     with freeze(local(2027, 1, 1, 10, 0, TZ)):
         s2 = cashier.post(f"{till}/sales", {"register_id": register["id"],
                                             "lines": [{"barcode": apple["barcode"], "quantity": "3"},
@@ -238,11 +251,6 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     # the one sold below zero was costed at 3.00; the receipt trues the stock up to
     # 23 x 3.20 and the 0.20 the sold one really cost more goes to COGS (perpetual)
     with freeze(local(2027, 1, 2, 10, 0, TZ)):
-        po2 = buyer.post("/api/v1/purchasing/orders", {
-            "supplier_id": supplier["id"], "store_id": ja["id"], "confirm": True,
-            "lines": [{"product_id": soy["id"], "quantity": str(SOY_RECEIVED), "unit_price": str(SOY_PRICE_IN)}]},
-            201)
-        assert po2["needs_approval"] is False  # below the approval limit
         buyer.post(f"/api/v1/purchasing/orders/{po2['id']}/send")
         clerk.post(f"/api/v1/purchasing/orders/{po2['id']}/receipts", {}, 201)
         bill2 = buyer.post(f"/api/v1/purchasing/orders/{po2['id']}/bill",
@@ -399,6 +407,7 @@ def test_a_chain_day_from_an_empty_database(chain, tmp_path):
     # the payment method and the shipped footer print in the reader's language too
     receipt_text = assert_chinese(receipt_pdf, MILK_NAME, "静安店", "现金", "谢谢惠顾")
     assert "2027-01-01" in receipt_text and "00:30" in receipt_text, receipt_text[:800]
+    assert z_json["date"] == DAY1.isoformat() and z_json["opened_local"] == "2027-01-01 00:25"
     assert z_json["sales_count"] == 4 and D(z_json["cash_difference"]) == -SHORT
     assert D(z_json["cash_expected"]) == cash_expected
     assert D(z_json["sales_total"]) == 2 * MILK_PRICE + card_ja_till + 5 * MILK_PRICE + SOY_PRICE
