@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 import pydantic
 import sqlalchemy as sa
@@ -11,12 +11,12 @@ from flask import g, request
 
 from core.api import ApiBlueprint, Page, page_of, paginate
 from core.db import db, utcnow
-from core.errors import NotFound, PermissionDenied, ValidationError
+from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.i18n import _
 from core.models import Product
 
 from addons.warehouse import services
-from addons.warehouse.models import Count, Transfer, Warehouse
+from addons.warehouse.models import Count, NegativeStock, Transfer, Warehouse
 
 
 class StoreAvailability(pydantic.BaseModel):
@@ -255,9 +255,129 @@ def _warehouse_routes(bp: ApiBlueprint) -> None:
         return paginate(stmt, query, _warehouse_out)
 
 
+# --- till sales short of stock: the store's choice and the negative-stock exceptions -------
+# (what the admin's Warehouses form and Negative stock list do, through the API)
+
+_DB_ID = pydantic.Field(ge=1, le=2**31 - 1)
+
+
+class TillShortStockIn(pydantic.BaseModel):
+    policy: Literal["record", "refuse"] = pydantic.Field(
+        description="'record': the sale goes through, book stock may go negative and an exception is raised; "
+                    "'refuse': the till refuses the sale before payment, naming the line")
+
+
+class TillShortStockOut(pydantic.BaseModel):
+    warehouse_id: int
+    store_id: int | None
+    policy: str
+
+
+class NegativeStockQuery(Page):
+    store_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
+    warehouse_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
+    state: Literal["open", "resolved"] | None = None
+
+
+class NegativeStockOut(pydantic.BaseModel):
+    id: int
+    product_id: int
+    sku: str
+    product_name: str
+    store_id: int | None
+    warehouse_id: int
+    location_id: int
+    quantity_short: Decimal = pydantic.Field(description="how much the sale took beyond what was available")
+    on_hand_after: Decimal = pydantic.Field(description="the on-hand quantity the sale left")
+    source: str | None = pydantic.Field(description="the sale's document (order number)")
+    state: str = pydantic.Field(description="'open' or 'resolved'")
+    count_id: int | None = pydantic.Field(description="the count proposed for it, if any")
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+    resolved_by_id: int | None
+    note: str | None
+
+
+class ResolveNegativeIn(pydantic.BaseModel):
+    note: str | None = pydantic.Field(None, max_length=256)
+
+
+class ProposeCountIn(pydantic.BaseModel):
+    ids: list[Annotated[int, _DB_ID]] = pydantic.Field(min_length=1, max_length=500,
+                                                       description="negative-stock exception ids")
+
+
+class ProposedCountsOut(pydantic.BaseModel):
+    counts: list[CountOut] = pydantic.Field(description="one started count per warehouse")
+
+
+def _negative_out(n: NegativeStock) -> NegativeStockOut:
+    return NegativeStockOut(id=n.id, product_id=n.product_id, sku=n.product.sku, product_name=n.product.name,
+                            store_id=n.store_id, warehouse_id=n.warehouse_id, location_id=n.location_id,
+                            quantity_short=n.quantity_short, on_hand_after=n.on_hand_after, source=n.source,
+                            state=n.state, count_id=n.count_id, created_at=n.created_at,
+                            resolved_at=n.resolved_at, resolved_by_id=n.resolved_by_id, note=n.note)
+
+
+def _negative_stock_routes(bp: ApiBlueprint) -> None:
+    def _policy_out(wh: Warehouse) -> TillShortStockOut:
+        return TillShortStockOut(warehouse_id=wh.id, store_id=wh.store_id,
+                                 policy=services.till_short_stock(wh.id))
+
+    @bp.endpoint("/warehouses/<int:warehouse_id>/till-short-stock", permission="warehouse.warehouse.read",
+                 response=TillShortStockOut, summary="A store's choice for till sales short of stock",
+                 tags=["negative stock"])
+    def get_till_short_stock(warehouse_id: int):
+        wh = services._get_warehouse(warehouse_id)
+        _check_warehouses(warehouse_id)
+        return _policy_out(wh)
+
+    @bp.endpoint("/warehouses/<int:warehouse_id>/till-short-stock", methods=["PUT"],
+                 permission="warehouse.warehouse.edit", body=TillShortStockIn, response=TillShortStockOut,
+                 summary="Record or refuse till sales short of stock in this warehouse", tags=["negative stock"])
+    def set_till_short_stock(warehouse_id: int, body: TillShortStockIn):
+        services._get_warehouse(warehouse_id)
+        _check_warehouses(warehouse_id)
+        return _policy_out(services.set_till_short_stock(warehouse_id, body.policy))
+
+    @bp.endpoint("/negative-stock", permission="warehouse.negative.read", query=NegativeStockQuery,
+                 response=page_of(NegativeStockOut), summary="Negative-stock exceptions raised by till sales",
+                 tags=["negative stock"])
+    def list_negative_stock(query: NegativeStockQuery):
+        stmt = sa.select(NegativeStock).order_by(NegativeStock.id.desc())
+        allowed = _allowed_warehouses()
+        if allowed is not None:  # as the admin: a user limited to stores sees their warehouses' exceptions
+            stmt = stmt.where(NegativeStock.warehouse_id.in_(allowed or [-1]))
+        if query.store_id is not None:
+            stmt = stmt.where(NegativeStock.store_id == query.store_id)
+        if query.warehouse_id is not None:
+            stmt = stmt.where(NegativeStock.warehouse_id == query.warehouse_id)
+        if query.state is not None:
+            stmt = stmt.where(NegativeStock.state == query.state)
+        return paginate(stmt, query, _negative_out)
+
+    @bp.endpoint("/negative-stock/propose-count", methods=["POST"], permission="warehouse.negative.propose_count",
+                 body=ProposeCountIn, response=ProposedCountsOut, status=201,
+                 summary="Start a count of these exceptions' products (one per warehouse)", tags=["negative stock"])
+    def propose_negative_count(body: ProposeCountIn):
+        counts = services.propose_count(body.ids, store_ids=g.api_user.store_ids)
+        return ProposedCountsOut(counts=[_count_out(c) for c in counts])
+
+    @bp.endpoint("/negative-stock/<int:negative_id>/resolve", methods=["POST"],
+                 permission="warehouse.negative.resolve", body=ResolveNegativeIn, response=NegativeStockOut,
+                 summary="Resolve a negative-stock exception (counted, or the cause found)", tags=["negative stock"])
+    def resolve_negative(negative_id: int, body: ResolveNegativeIn):
+        if not services.resolve_negative_stock([negative_id], note=body.note, user_id=g.api_user.id,
+                                               store_ids=g.api_user.store_ids):
+            raise Conflict(_("Negative-stock exception #%(id)s is already resolved", id=negative_id),
+                           negative_id=negative_id)
+        return _negative_out(db.session.get(NegativeStock, negative_id))
+
+
 def blueprint() -> ApiBlueprint:
     bp = ApiBlueprint("warehouse_api", __name__, url_prefix="/stock")
     _warehouse_routes(bp)
+    _negative_stock_routes(bp)
 
     @bp.endpoint("/availability/<int:product_id>", permission="warehouse.availability.read",
                  response=AvailabilityOut, summary="Availability of a product in every store")
