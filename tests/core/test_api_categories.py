@@ -117,3 +117,13 @@ def test_cycles_duplicates_unknown_ids_and_permissions(api, api_client, session)
     problem(api_client("core.product.read").get(URL), 403)
     after = snapshot(session)
     assert [row for row in after if row.id != top["id"]] == before
+
+
+def test_admin_refuses_the_same_duplicate_with_a_message(client_as, session):
+    client = client_as("core.category.read", "core.category.create")
+    r = client.submit("/admin/category/new/", {"name": "Food"})
+    assert r.status_code == 302
+    before = snapshot(session)
+    r = client.submit("/admin/category/new/", {"name": "Food"})
+    assert r.status_code == 200 and "already a category" in r.get_data(as_text=True)
+    assert snapshot(session) == before

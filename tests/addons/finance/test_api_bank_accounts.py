@@ -172,3 +172,16 @@ def test_supplier_bank_account_refusals_change_nothing(api_client, session, supp
     problem(reader.patch(f"{url}/{row['id']}", json={"bank_name": "x"}), 403)
     problem(api_client("finance.bank.read").get(url), 403)
     assert supplier_banks(session) == before
+
+
+def test_admin_checks_the_iban_as_the_api_does(client_as, session, suppliers):
+    client = client_as(superuser=True)
+    before = supplier_banks(session)
+    r = client.submit("/admin/finance_partner_bank/new/", {"partner": str(suppliers[0].id),
+                                                           "account_number": "DE88370400440532013000"})
+    assert r.status_code == 200 and "check digits" in r.get_data(as_text=True)
+    assert supplier_banks(session) == before
+    r = client.submit("/admin/finance_partner_bank/new/", {"partner": str(suppliers[0].id),
+                                                           "account_number": GOOD_IBAN})
+    assert r.status_code == 302
+    assert supplier_banks(session)[-1].account_number == "DE89370400440532013000"
