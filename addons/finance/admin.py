@@ -140,6 +140,11 @@ class BankAccountView(ModelView):
     form_excluded_columns = ["created_at", "updated_at"]
     allow_delete = False
 
+    def on_model_change(self, form, model, is_created):
+        from addons.finance.bank_accounts import normalise_iban
+        model.iban = normalise_iban(model.iban) if model.iban else None  # the API's check
+        super().on_model_change(form, model, is_created)
+
 
 class StatementView(ModelView):
     permission = "finance.statement"

@@ -141,6 +141,11 @@ class PartnerBankAccountView(ModelView):
     form_columns = ["partner", "account_number", "bank_name"]
     form_ajax_refs = {"partner": {"fields": ["name", "ref"], "page_size": 20}}
 
+    def on_model_change(self, form, model, is_created):
+        from addons.finance.bank_accounts import normalise_account_number
+        model.account_number = normalise_account_number(model.account_number or "")  # the API's check
+        super().on_model_change(form, model, is_created)
+
 
 class PaymentRunView(ModelView):
     """Payment runs: select due bills (the 'New run' page), then approve, export the

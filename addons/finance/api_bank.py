@@ -10,6 +10,7 @@ from typing import Annotated
 import pydantic
 import sqlalchemy as sa
 from flask import Response, g
+from sqlalchemy.orm import contains_eager, joinedload
 
 from addons.finance import models as m
 from addons.finance import services
@@ -154,6 +155,102 @@ class FinanceAgeingQuery(pydantic.BaseModel):
     partner_id: Id | None = None
 
 
+Code = Annotated[str, pydantic.StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+RefCode = Annotated[str, pydantic.StringConstraints(strip_whitespace=True, min_length=1, max_length=32),
+                    pydantic.AfterValidator(_no_control)]
+Name = Annotated[str, pydantic.StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+                 pydantic.AfterValidator(_no_control)]
+
+
+class FinanceBankAccountOut(pydantic.BaseModel):
+    id: int
+    code: str
+    name: str
+    iban: str | None
+    account: str = pydantic.Field(description="GL account code")
+    journal: str = pydantic.Field(description="journal code")
+    csv_format: str | None = pydantic.Field(description="code of the statement CSV format")
+    store_id: int | None = pydantic.Field(description="null: every store")
+    active: bool
+
+
+class FinanceBankAccountIn(_In):
+    code: Code
+    name: Name
+    iban: Annotated[str, pydantic.StringConstraints(max_length=42), pydantic.AfterValidator(_no_control)] | None = \
+        pydantic.Field(None, description="checked (mod 97), stored without spaces")
+    account: RefCode = pydantic.Field(description="GL account code, e.g. 1000")
+    journal: RefCode = pydantic.Field(description="journal code, e.g. BANK")
+    csv_format: RefCode | None = pydantic.Field(None, description="statement CSV format code, e.g. generic")
+    store_id: Id | None = None
+    active: bool = True
+
+
+class FinanceBankAccountPatch(FinanceBankAccountIn):
+    """Only the fields sent are changed."""
+    code: Code | None = None  # type: ignore[assignment]
+    name: Name | None = None  # type: ignore[assignment]
+    account: RefCode | None = None  # type: ignore[assignment]
+    journal: RefCode | None = None  # type: ignore[assignment]
+    active: bool | None = None  # type: ignore[assignment]
+
+
+class FinanceBankAccountQuery(Page):
+    q: str | None = pydantic.Field(None, max_length=64, description="code, name or IBAN contains")
+    active: bool | None = None
+
+
+class FinanceSupplierBankOut(pydantic.BaseModel):
+    id: int
+    partner_id: int
+    partner: str
+    account_number: str
+    bank_name: str | None
+
+
+class FinanceSupplierBankIn(_In):
+    partner_id: Id
+    account_number: Annotated[str, pydantic.StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                              pydantic.AfterValidator(_no_control)] = pydantic.Field(
+        description="IBAN (checked, stored without spaces) or a local account number")
+    bank_name: Name | None = None
+
+
+class FinanceSupplierBankPatch(FinanceSupplierBankIn):
+    """Only the fields sent are changed."""
+    partner_id: Id | None = None  # type: ignore[assignment]
+    account_number: Annotated[str, pydantic.StringConstraints(  # type: ignore[assignment]
+        strip_whitespace=True, min_length=1, max_length=64), pydantic.AfterValidator(_no_control)] | None = None
+
+
+class FinanceSupplierBankQuery(Page):
+    partner_id: int | None = None
+    q: str | None = pydantic.Field(None, max_length=64, description="supplier name, account number or bank contains")
+
+
+def _bank_out(b: m.BankAccount) -> FinanceBankAccountOut:
+    return FinanceBankAccountOut(id=b.id, code=b.code, name=b.name, iban=b.iban, account=b.account.code,
+                                 journal=b.journal.code, csv_format=b.csv_format.code if b.csv_format else None,
+                                 store_id=b.store_id, active=b.active)
+
+
+def _supplier_bank_out(row: m.PartnerBankAccount) -> FinanceSupplierBankOut:
+    return FinanceSupplierBankOut(id=row.id, partner_id=row.partner_id, partner=row.partner.name,
+                                  account_number=row.account_number, bank_name=row.bank_name)
+
+
+def _not_null(data: dict, *keys) -> dict:
+    for key in keys:
+        if key in data and data[key] is None:
+            raise ValidationError(_("%(field)s cannot be null.", field=key), field=key)
+    return data
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _limited_to_stores():
     if g.api_user.store_ids is not None:
         raise PermissionDenied(_("Your user is limited to some stores; this covers the whole company."))
@@ -235,6 +332,85 @@ def add_routes(bp) -> None:
         """Post the reversal of a posted manual entry."""
         _limited_to_stores()
         return me.manual_entry_json(me.reverse_manual_entry(entry_id, date=body.date, memo=body.memo))
+
+    # --- bank accounts and suppliers' bank accounts ----------------------------------------
+    from addons.finance import bank_accounts as ba
+
+    @bp.endpoint("/bank-accounts", permission="finance.bank.read", query=FinanceBankAccountQuery,
+                 response=page_of(FinanceBankAccountOut))
+    def bank_accounts(query: FinanceBankAccountQuery):
+        """The company's bank and payment-provider accounts, by code."""
+        stmt = (sa.select(m.BankAccount).order_by(m.BankAccount.code)
+                .options(joinedload(m.BankAccount.account), joinedload(m.BankAccount.journal),
+                         joinedload(m.BankAccount.csv_format)))
+        if query.q:
+            like = _like(query.q)
+            stmt = stmt.where(sa.or_(m.BankAccount.code.ilike(like, escape="\\"),
+                                     m.BankAccount.name.ilike(like, escape="\\"),
+                                     m.BankAccount.iban.ilike(like, escape="\\")))
+        if query.active is not None:
+            stmt = stmt.where(m.BankAccount.active == query.active)
+        return paginate(stmt, query, _bank_out)
+
+    @bp.endpoint("/bank-accounts/<int:bank_id>", permission="finance.bank.read", response=FinanceBankAccountOut)
+    def bank_account(bank_id):
+        """One bank account."""
+        return _bank_out(ba.get(m.BankAccount, bank_id, _("bank account")))
+
+    @bp.endpoint("/bank-accounts", methods=["POST"], permission="finance.bank.create", body=FinanceBankAccountIn,
+                 response=FinanceBankAccountOut, status=201)
+    def create_bank_account(body: FinanceBankAccountIn):
+        """Add a bank account: its GL account, journal and statement CSV format by code."""
+        _limited_to_stores()
+        return _bank_out(ba.create_bank_account(body.model_dump()))
+
+    @bp.endpoint("/bank-accounts/<int:bank_id>", methods=["PATCH"], permission="finance.bank.edit",
+                 body=FinanceBankAccountPatch, response=FinanceBankAccountOut)
+    def update_bank_account(bank_id, body: FinanceBankAccountPatch):
+        """Change a bank account (active false takes it out of use)."""
+        _limited_to_stores()
+        bank = ba.get(m.BankAccount, bank_id, _("bank account"))
+        data = _not_null(body.model_dump(exclude_unset=True), "code", "name", "account", "journal", "active")
+        return _bank_out(ba.update_bank_account(bank, data))
+
+    @bp.endpoint("/supplier-bank-accounts", permission="finance.payment_run.read", query=FinanceSupplierBankQuery,
+                 response=page_of(FinanceSupplierBankOut))
+    def supplier_bank_accounts(query: FinanceSupplierBankQuery):
+        """Where suppliers are paid (printed in a payment run's payment file)."""
+        from core.models import Partner
+        stmt = (sa.select(m.PartnerBankAccount).join(Partner, Partner.id == m.PartnerBankAccount.partner_id)
+                .options(contains_eager(m.PartnerBankAccount.partner))
+                .order_by(Partner.name, m.PartnerBankAccount.id))
+        if query.partner_id is not None:
+            stmt = stmt.where(m.PartnerBankAccount.partner_id == query.partner_id)
+        if query.q:
+            like = _like(query.q)
+            stmt = stmt.where(sa.or_(Partner.name.ilike(like, escape="\\"),
+                                     m.PartnerBankAccount.account_number.ilike(like, escape="\\"),
+                                     m.PartnerBankAccount.bank_name.ilike(like, escape="\\")))
+        return paginate(stmt, query, _supplier_bank_out)
+
+    @bp.endpoint("/supplier-bank-accounts/<int:row_id>", permission="finance.payment_run.read",
+                 response=FinanceSupplierBankOut)
+    def supplier_bank_account(row_id):
+        """One supplier's bank account."""
+        return _supplier_bank_out(ba.get(m.PartnerBankAccount, row_id, _("supplier bank account")))
+
+    @bp.endpoint("/supplier-bank-accounts", methods=["POST"], permission="finance.payment_run.create",
+                 body=FinanceSupplierBankIn, response=FinanceSupplierBankOut, status=201)
+    def create_supplier_bank_account(body: FinanceSupplierBankIn):
+        """Record where a supplier is paid (one account per supplier)."""
+        _limited_to_stores()
+        return _supplier_bank_out(ba.create_partner_bank_account(body.model_dump()))
+
+    @bp.endpoint("/supplier-bank-accounts/<int:row_id>", methods=["PATCH"], permission="finance.payment_run.edit",
+                 body=FinanceSupplierBankPatch, response=FinanceSupplierBankOut)
+    def update_supplier_bank_account(row_id, body: FinanceSupplierBankPatch):
+        """Change a supplier's bank account (runs already exported keep the number they printed)."""
+        _limited_to_stores()
+        row = ba.get(m.PartnerBankAccount, row_id, _("supplier bank account"))
+        data = _not_null(body.model_dump(exclude_unset=True), "partner_id", "account_number")
+        return _supplier_bank_out(ba.update_partner_bank_account(row, data))
 
     # --- statements, open lines and items, booking, rules -----------------------------------
     @bp.endpoint("/statements", permission="finance.statement.read", query=FinanceStatementQuery)

@@ -116,6 +116,13 @@ class CategoryView(ModelView):
     column_searchable_list = ["name"]
     form_excluded_columns = ["children"]
 
+    def on_model_change(self, form, model, is_created):
+        # the API's check: a clear message rather than the database's unique-constraint error
+        from core.services.master import _check_category_unique
+        with db.session.no_autoflush:
+            _check_category_unique(db.session, model)
+        super().on_model_change(form, model, is_created)
+
 
 class TaxView(ModelView):
     permission = "core.tax"

@@ -217,6 +217,43 @@ class ProductQuery(Page):
     active: bool | None = None
 
 
+class CategoryOut(pydantic.BaseModel):
+    id: int
+    name: str
+    parent_id: int | None
+    path: str = pydantic.Field(description="the full path, e.g. 'Food / Dairy'")
+
+
+CategoryName = Annotated[Str, pydantic.Field(min_length=1, max_length=128, pattern=r"^[^/]*$",
+                                             description="no '/' (it separates levels in a path)")]
+CategoryId = Annotated[int, pydantic.Field(ge=1, le=2**31 - 1)]
+
+
+class CategoryIn(_In):
+    name: CategoryName
+    parent_id: CategoryId | None = pydantic.Field(None, description="left out or null: a top-level category")
+
+
+class CategoryPatch(_In):
+    """Only the fields sent are changed; ``parent_id`` null moves the category to the top level."""
+    name: CategoryName | None = None
+    parent_id: CategoryId | None = None
+
+
+class CategoryQuery(Page):
+    q: str | None = pydantic.Field(None, max_length=128, description="name contains")
+    parent_id: int | None = pydantic.Field(None, description="only the direct children of this category")
+    top_level: bool | None = pydantic.Field(None, description="true: only categories without a parent")
+
+
+def _category_out(paths: dict[int, str]):
+    return lambda c: CategoryOut(id=c.id, name=c.name, parent_id=c.parent_id, path=paths.get(c.id, c.name))
+
+
+def _paths() -> dict[int, str]:
+    return {cid: path for path, cid in svc.category_paths().items()}
+
+
 def _not_null(data: dict, *keys) -> dict:
     """PATCH: an explicit null for a required field means 'leave it' is wrong; refuse it."""
     for key in keys:
@@ -352,6 +389,40 @@ def blueprint() -> ApiBlueprint:
         partner = svc.get_or_404(Partner, partner_id, "customer or supplier")
         data = _not_null(body.model_dump(exclude_unset=True), "name", "is_customer", "is_supplier", "active")
         return PartnerOut.model_validate(svc.update_partner(partner, data))
+
+    # categories ----------------------------------------------------------------------
+    @bp.endpoint("/categories", permission="core.category.read", query=CategoryQuery,
+                 response=page_of(CategoryOut), summary="List product categories with their paths",
+                 tags=["categories"])
+    def list_categories(query: CategoryQuery):
+        stmt = sa.select(Category).order_by(Category.name, Category.id)
+        if query.q:
+            stmt = stmt.where(Category.name.ilike(_like(query.q), escape="\\"))
+        if query.parent_id is not None:
+            stmt = stmt.where(Category.parent_id == query.parent_id)
+        if query.top_level is not None:
+            stmt = stmt.where(Category.parent_id.is_(None) if query.top_level else Category.parent_id.is_not(None))
+        return paginate(stmt, query, _category_out(_paths()))
+
+    @bp.endpoint("/categories/<int:category_id>", permission="core.category.read", response=CategoryOut,
+                 summary="Get a product category", tags=["categories"])
+    def get_category(category_id: int):
+        return _category_out(_paths())(svc.get_or_404(Category, category_id, "category"))
+
+    @bp.endpoint("/categories", methods=["POST"], permission="core.category.create", body=CategoryIn,
+                 response=CategoryOut, status=201, summary="Create a product category", tags=["categories"])
+    def create_category(body: CategoryIn):
+        category = svc.create_category(body.model_dump())
+        return _category_out(_paths())(category)
+
+    @bp.endpoint("/categories/<int:category_id>", methods=["PATCH"], permission="core.category.edit",
+                 body=CategoryPatch, response=CategoryOut,
+                 summary="Rename a category or move it under another (never under itself)", tags=["categories"])
+    def update_category(category_id: int, body: CategoryPatch):
+        category = svc.get_or_404(Category, category_id, "category")
+        data = _not_null(body.model_dump(exclude_unset=True), "name")
+        category = svc.update_category(category, data)
+        return _category_out(_paths())(category)
 
     # products ------------------------------------------------------------------------
     @bp.endpoint("/products", permission="core.product.read", query=ProductQuery, response=page_of(ProductOut),

@@ -64,6 +64,52 @@ def category_paths(session=None) -> dict[str, int]:
     return out
 
 
+def _check_category_unique(session, category: Category) -> None:
+    parent_id = category.parent.id if category.parent is not None else None
+    stmt = sa.select(Category).where(Category.name == category.name, Category.id != (category.id or -1))
+    stmt = stmt.where(Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id)
+    if session.scalar(stmt) is not None:
+        raise Conflict(_("There is already a category %(name)r at this level.", name=category.name), field="name")
+
+
+def _category_parent(session, parent_id) -> Category | None:
+    if parent_id is None:
+        return None
+    parent = session.get(Category, parent_id)
+    if parent is None:
+        raise InvalidValue("parent_id", _("There is no category with id %(id)s.", id=parent_id))
+    return parent
+
+
+def create_category(data: dict, session=None) -> Category:
+    """A new category ``name`` under ``parent_id`` (None: top level). Two categories of one
+    parent cannot share a name (Conflict)."""
+    session = _session(session)
+    if not data.get("name"):
+        raise InvalidValue("name", _("%(label)s is required.", label=_("Category name")))
+    with session.no_autoflush:
+        category = Category(name=data["name"], parent=_category_parent(session, data.get("parent_id")))
+        _check_category_unique(session, category)
+    session.add(category)
+    session.flush()
+    return category
+
+
+def update_category(category: Category, data: dict, session=None) -> Category:
+    """Rename a category or move it under another parent (``parent_id`` None: top level).
+    Moving it under itself or one of its subcategories is a ValidationError."""
+    session = _session(session)
+    with session.no_autoflush:
+        if "name" in data:
+            category.name = data["name"]
+        if "parent_id" in data:
+            # through the relationship, so the model's cycle check runs
+            category.parent = _category_parent(session, data["parent_id"])
+        _check_category_unique(session, category)
+    session.flush()
+    return category
+
+
 # --- lookups ---------------------------------------------------------------------------
 
 def unit_by_code(code: str, session=None) -> Unit:
@@ -307,6 +353,6 @@ def update_store(store: Store, data: dict, session=None) -> Store:
     return store
 
 
-__all__ = ["archive_tax", "category_by_path", "category_paths", "create_partner", "create_product",
-           "create_store", "create_tax", "product_by_barcode", "tax_by_code", "unit_by_code", "update_partner",
-           "update_product", "update_store", "update_tax", "visible_stores", "ValidationError"]
+__all__ = ["archive_tax", "category_by_path", "category_paths", "create_category", "create_partner", "create_product",
+           "create_store", "create_tax", "product_by_barcode", "tax_by_code", "unit_by_code", "update_category",
+           "update_partner", "update_product", "update_store", "update_tax", "visible_stores", "ValidationError"]
