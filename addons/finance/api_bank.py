@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from addons.finance import models as m
 from addons.finance import services
 from addons.finance.manual_entries import MAX_ID
-from core.api import Page, page_of, paginate
+from core.api import Page, contains, page_of, paginate
 from core.db import db
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import _
@@ -247,10 +247,6 @@ def _not_null(data: dict, *keys) -> dict:
     return data
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _limited_to_stores():
     if g.api_user.store_ids is not None:
         raise PermissionDenied(_("Your user is limited to some stores; this covers the whole company."))
@@ -344,10 +340,7 @@ def add_routes(bp) -> None:
                 .options(joinedload(m.BankAccount.account), joinedload(m.BankAccount.journal),
                          joinedload(m.BankAccount.csv_format)))
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(m.BankAccount.code.ilike(like, escape="\\"),
-                                     m.BankAccount.name.ilike(like, escape="\\"),
-                                     m.BankAccount.iban.ilike(like, escape="\\")))
+            stmt = stmt.where(contains(query.q, m.BankAccount.code, m.BankAccount.name, m.BankAccount.iban))
         if query.active is not None:
             stmt = stmt.where(m.BankAccount.active == query.active)
         return paginate(stmt, query, _bank_out)
@@ -384,10 +377,8 @@ def add_routes(bp) -> None:
         if query.partner_id is not None:
             stmt = stmt.where(m.PartnerBankAccount.partner_id == query.partner_id)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(Partner.name.ilike(like, escape="\\"),
-                                     m.PartnerBankAccount.account_number.ilike(like, escape="\\"),
-                                     m.PartnerBankAccount.bank_name.ilike(like, escape="\\")))
+            stmt = stmt.where(contains(query.q, Partner.name, m.PartnerBankAccount.account_number,
+                                       m.PartnerBankAccount.bank_name))
         return paginate(stmt, query, _supplier_bank_out)
 
     @bp.endpoint("/supplier-bank-accounts/<int:row_id>", permission="finance.payment_run.read",

@@ -271,6 +271,14 @@ class Page(pydantic.BaseModel):
 _PAGE_MODELS: dict = {}
 
 
+def contains(text: str, *columns):
+    """A list's ``q`` filter: any of ``columns`` contains ``text``, case-insensitive, with
+    ``%``, ``_`` and ``\\`` taken literally (escaped, and the escape declared, which SQLite
+    needs: it has no default LIKE escape character)."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return sa.or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
 def page_of(item: type[pydantic.BaseModel]) -> type[pydantic.BaseModel]:
     """The response schema of a list of ``item`` as ``paginate`` returns it."""
     if item not in _PAGE_MODELS:

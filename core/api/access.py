@@ -12,10 +12,8 @@ import pydantic
 import sqlalchemy as sa
 from flask import g
 
-from core.api import ApiBlueprint, Page, page_of, paginate
-from core.api.master import _like  # one LIKE escaping for every core list
+from core.api import ApiBlueprint, Page, contains, page_of, paginate
 from core.auth.models import Role, User
-from core.db import db
 from core.services import access as svc
 
 Code = Annotated[str, pydantic.StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
@@ -95,8 +93,7 @@ def blueprint() -> ApiBlueprint:
     def list_roles(query: RoleQuery):
         stmt = sa.select(Role).order_by(Role.code)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(Role.code.ilike(like, escape="\\"), Role.name.ilike(like, escape="\\")))
+            stmt = stmt.where(contains(query.q, Role.code, Role.name))
         return paginate(stmt, query, role_out)
 
     @bp.endpoint("/roles/<int:role_id>", permission="core.role.read", response=RoleOut,
@@ -122,9 +119,7 @@ def blueprint() -> ApiBlueprint:
     def list_users(query: UserQuery):
         stmt = svc.visible_users(g.api_user).order_by(User.username)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(User.username.ilike(like, escape="\\"),
-                                     User.display_name.ilike(like, escape="\\"), User.email.ilike(like, escape="\\")))
+            stmt = stmt.where(contains(query.q, User.username, User.display_name, User.email))
         if query.active is not None:
             stmt = stmt.where(User.active == query.active)
         if query.role_id is not None:

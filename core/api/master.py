@@ -8,7 +8,7 @@ import pydantic
 import sqlalchemy as sa
 from flask import g
 
-from core.api import ApiBlueprint, Page, page_of, paginate
+from core.api import ApiBlueprint, Page, contains, page_of, paginate
 from core.db import db
 from core.errors import NotFound
 from core.models import Category, Partner, Product, Store, Tax
@@ -263,10 +263,6 @@ def _not_null(data: dict, *keys) -> dict:
     return data
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _descendants(category_id: int) -> list[int]:
     rows = db.session.execute(sa.select(Category.id, Category.parent_id)).all()
     children: dict = {}
@@ -293,8 +289,7 @@ def blueprint() -> ApiBlueprint:
     def list_stores(query: StoreQuery):
         stmt = svc.visible_stores(g.api_user, sa.select(Store)).order_by(Store.code)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(Store.code.ilike(like), Store.name.ilike(like), Store.city.ilike(like)))
+            stmt = stmt.where(contains(query.q, Store.code, Store.name, Store.city))
         if query.kind:
             stmt = stmt.where(Store.kind == query.kind)
         if query.active is not None:
@@ -329,8 +324,7 @@ def blueprint() -> ApiBlueprint:
     def list_taxes(query: TaxQuery):
         stmt = sa.select(Tax).order_by(Tax.code)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(Tax.code.ilike(like, escape="\\"), Tax.name.ilike(like, escape="\\")))
+            stmt = stmt.where(contains(query.q, Tax.code, Tax.name))
         if query.active is not None:
             stmt = stmt.where(Tax.active == query.active)
         return paginate(stmt, query, lambda t: TaxOut.model_validate(t))
@@ -363,9 +357,7 @@ def blueprint() -> ApiBlueprint:
     def list_partners(query: PartnerQuery):
         stmt = sa.select(Partner).order_by(Partner.name, Partner.id)
         if query.q:
-            like = _like(query.q)
-            stmt = stmt.where(sa.or_(Partner.name.ilike(like), Partner.ref.ilike(like),
-                                     Partner.email.ilike(like), Partner.phone.ilike(like)))
+            stmt = stmt.where(contains(query.q, Partner.name, Partner.ref, Partner.email, Partner.phone))
         for flag in ("is_customer", "is_supplier", "active"):
             value = getattr(query, flag)
             if value is not None:
@@ -397,7 +389,7 @@ def blueprint() -> ApiBlueprint:
     def list_categories(query: CategoryQuery):
         stmt = sa.select(Category).order_by(Category.name, Category.id)
         if query.q:
-            stmt = stmt.where(Category.name.ilike(_like(query.q), escape="\\"))
+            stmt = stmt.where(contains(query.q, Category.name))
         if query.parent_id is not None:
             stmt = stmt.where(Category.parent_id == query.parent_id)
         if query.top_level is not None:
@@ -431,7 +423,7 @@ def blueprint() -> ApiBlueprint:
         stmt = sa.select(Product).order_by(Product.sku)
         if query.q:
             text = query.q.strip()
-            stmt = stmt.where(sa.or_(Product.sku == text, Product.barcode == text, Product.name.ilike(_like(text))))
+            stmt = stmt.where(sa.or_(Product.sku == text, Product.barcode == text, contains(text, Product.name)))
         if query.category_id is not None:
             stmt = stmt.where(Product.category_id.in_(_descendants(query.category_id)))
         if query.active is not None:

@@ -106,6 +106,20 @@ def test_tax_duplicates_missing_permission_and_unknown_ids(api_client, session):
 
 # --- stores -----------------------------------------------------------------------------
 
+def test_store_search_takes_percent_and_underscore_literally(api_client, session, stores):
+    session.add_all([Store(code="OUT50", name="50% Outlet"), Store(code="M500", name="500 Mall"),
+                     Store(code="X_1", name="Depot x_1"), Store(code="XY1", name="Depot xy1")])
+    session.commit()
+    api = api_client("core.store.read")
+
+    def codes(q):
+        r = api.get("/api/v1/stores", query_string={"q": q})
+        assert r.status_code == 200, r.get_json()
+        return sorted(s["code"] for s in r.get_json()["items"])
+    assert codes("50%") == ["OUT50"]  # not "500 Mall" (SQLite has no default LIKE escape)
+    assert codes("x_1") == ["X_1"]
+
+
 def test_store_create_and_change_with_timezone(api_client, session, stores):
     api = api_client("core.store.read", "core.store.create", "core.store.edit")
     r = api.post("/api/v1/stores", json={"code": "NY01", "name": "Manhattan", "city": "New York",
