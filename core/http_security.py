@@ -4,8 +4,10 @@
   ``Referrer-Policy: same-origin`` and a Content-Security-Policy with ``frame-ancestors
   'none'`` (no page of ours is ever framed: clickjacking).
 - HTML pages: a strict CSP. Scripts only from this site or with the request's nonce
-  (``csp_nonce()`` in templates; Flask-Admin gets it too), never inline handlers;
-  ``core/static/o2o-admin.js`` rebinds the few that Flask-Admin's own templates carry. Styles
+  (``csp_nonce()`` in templates; Flask-Admin gets it too), never inline handlers. The few
+  that Flask-Admin's own templates carry (``onclick="..."``) are renamed to
+  ``data-o2o-onclick`` as the templates load (``FlaskAdminHandlers``), so the browser never
+  sees (nor reports) them, and ``core/static/o2o-admin.js`` binds those of known shapes. Styles
   may be inline (Flask-Admin and bootstrap widgets set style attributes; a style cannot run
   code). ``CONTENT_SECURITY_POLICY`` replaces the policy (``{nonce}`` is filled in).
 - ``Cache-Control: no-store`` on every answer but static files: pages, documents (PDF, CSV)
@@ -20,7 +22,11 @@ from __future__ import annotations
 import re
 import secrets
 
+from pathlib import Path
+
+import flask_admin
 from flask import Flask, current_app, g, request, session
+from jinja2 import BaseLoader
 
 HTML_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
                "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; "
@@ -109,6 +115,26 @@ def add_security_headers(response) -> None:
             headers.pop("ETag", None)
 
 
+class FlaskAdminHandlers(BaseLoader):
+    """The app's template loader, with Flask-Admin's inline ``onclick`` handlers renamed to
+    ``data-o2o-onclick`` (once, as a template is loaded and compiled; nothing per response)."""
+
+    ROOT = str(Path(flask_admin.__file__).resolve().parent)
+    HANDLER = re.compile(r"(\s)onclick=")
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def get_source(self, environment, template):
+        source, filename, uptodate = self.inner.get_source(environment, template)
+        if filename and str(Path(filename).resolve()).startswith(self.ROOT):
+            source = self.HANDLER.sub(r"\1data-o2o-onclick=", source)
+        return source, filename, uptodate
+
+    def list_templates(self):
+        return self.inner.list_templates()
+
+
 class HardenedFlask(Flask):
     """Flask, with the headers and cookie attributes above on every response. Done after
     ``process_response`` (not in an after_request hook) because Flask writes the session
@@ -137,6 +163,7 @@ def init_http_security(app: Flask) -> None:
         if _secure_setting(app):
             app.config[prefix + "SECURE"] = True
     app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.loader = FlaskAdminHandlers(app.jinja_env.loader)
     for admin in app.extensions.get("admin", []):
         admin.csp_nonce_generator = csp_nonce  # Flask-Admin puts it on its own script tags
 

@@ -1,11 +1,11 @@
 /* o2o admin: Flask-Admin under a strict Content-Security-Policy.
  *
  * The CSP (core/http_security.py) runs no inline script without the page's nonce and no
- * inline event handler at all. Flask-Admin's own templates still carry a few handlers
+ * inline event handler at all. Flask-Admin's own templates carry a few handlers
  * (onclick="return faHelpers.safeConfirm('...')" on delete buttons, the "With selected"
- * actions, the filter menu, "Add" of inline forms) and "javascript:void(0)" links. This
- * file rebinds exactly those shapes as listeners, with no eval, and removes the attributes;
- * a handler of any other shape is left blocked (and reported), never run.
+ * actions, the filter menu, "Add" of inline forms), which core.http_security renames to
+ * data-o2o-onclick as the templates load, and "javascript:void(0)" links. This file binds
+ * exactly those shapes as listeners, with no eval; any other text is never run.
  */
 (function () {
   "use strict";
@@ -33,15 +33,15 @@
   ];
 
   function rebind(root) {
-    var found = root.querySelectorAll ? root.querySelectorAll("[onclick]") : [];
+    var found = root.querySelectorAll ? root.querySelectorAll("[data-o2o-onclick]") : [];
     var nodes = Array.prototype.slice.call(found);
-    if (root.hasAttribute && root.hasAttribute("onclick")) nodes.push(root);
+    if (root.hasAttribute && root.hasAttribute("data-o2o-onclick")) nodes.push(root);
     nodes.forEach(function (el) {
-      var code = el.getAttribute("onclick");
+      var code = el.getAttribute("data-o2o-onclick");
       for (var i = 0; i < SHAPES.length; i++) {
         var m = SHAPES[i][0].exec(code);
         if (m) {
-          el.removeAttribute("onclick");
+          el.removeAttribute("data-o2o-onclick");  // bound once, even if seen again
           SHAPES[i][1](el, m);
           return;
         }
