@@ -80,8 +80,10 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
         return self.active
 
     def get_id(self) -> str:
-        """What a login session holds: the id and the session version ("12:3"), so a session
-        made before the last logout, password change or deactivation no longer loads."""
+        """What a login session holds: the user's id and session version, as "12:3".
+
+        A session made before the last logout, password change or deactivation carries an
+        older version and no longer loads."""
         return f"{self.id}:{self.session_version or 1}"
 
     def end_sessions(self) -> None:
