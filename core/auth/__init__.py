@@ -233,10 +233,12 @@ def init_auth(app) -> None:
         # reverse): what it puts in the session is what Flask-Login then writes.
         user = g.get("_login_user")
         stored = session.get("_user_id")
+        ended_here = user is not None and vars(user).pop("_sessions_ended_here", False)
         if user is not None and user.is_authenticated and stored:
             # The user changed their own password in this request: the other sessions end,
             # this one (the one that knew the password) carries the new version on.
-            if stored.partition(":")[0] == str(user.id) and stored != user.get_id() and user.active:
+            if ended_here and user.active and stored.partition(":")[0] == str(user.id) \
+                    and stored != user.get_id():
                 session["_user_id"] = user.get_id()
                 if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
                     session["_remember"] = "set"

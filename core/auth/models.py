@@ -89,6 +89,9 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
     def end_sessions(self) -> None:
         """End every login session and remember-me cookie of this user (on every device)."""
         self.session_version = (self.session_version or 1) + 1
+        # Only a change made in this very request may carry the request's own session on
+        # (core.auth: a password change); a bump by another worker must never revive it.
+        self._sessions_ended_here = True
 
     def set_password(self, password: str) -> None:
         """Store a hash of ``password`` (at least 8 characters); ends the user's sessions."""

@@ -84,6 +84,25 @@ def test_own_password_change_keeps_this_session_and_ends_the_others(app):
     assert is_logged_out(copy.get("/admin/"))  # a copy taken before the change is dead
 
 
+def test_a_logout_elsewhere_during_a_request_is_not_undone_by_it(app):
+    """Another worker ends the sessions while this request runs: this session must not carry
+    the new version on (only a change made by the request itself does)."""
+    user = make_user("racer", [])
+
+    @app.route("/test-logout-elsewhere")
+    def logout_elsewhere():
+        from flask_login import current_user
+        assert current_user.is_authenticated  # this request's user is loaded, then:
+        db.session.execute(sa.update(User).where(User.id == user.id)
+                           .values(session_version=User.session_version + 1))  # as another worker would
+        db.session.commit()
+        db.session.expire_all()
+        return "ok"
+    client = log_in(app, "racer")
+    assert client.get("/test-logout-elsewhere").status_code == 200
+    assert is_logged_out(client.get("/admin/"))
+
+
 def test_a_password_set_by_an_administrator_ends_the_users_sessions(app):
     target = make_user("staff", [])
     victim = log_in(app, "staff")
