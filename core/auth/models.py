@@ -187,5 +187,5 @@ class LoginFailure(IdMixin, db.Model):
     __tablename__ = "login_failure"
     __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)
 
-    key: Mapped[str] = mapped_column(sa.String(128), nullable=False)  # "user:<name>" or "ip:<addr>"
+    key: Mapped[str] = mapped_column(sa.String(128), nullable=False)  # "user:<name>" or "pair:<name>|<addr>"
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)
