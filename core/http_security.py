@@ -26,6 +26,7 @@ from pathlib import Path
 
 import flask_admin
 from flask import Flask, current_app, g, request, session
+from flask_login import AnonymousUserMixin
 from jinja2 import BaseLoader
 
 HTML_POLICY = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
@@ -64,9 +65,10 @@ def cookie_secure() -> bool:
 
 
 def _authenticated() -> bool:
+    # No attribute of the user is read: after the view's commit each would be a query.
     user = g.get("_login_user")
-    return bool((user is not None and user.is_authenticated) or g.get("api_user") is not None
-                or "_user_id" in session)
+    return bool((user is not None and not isinstance(user, AnonymousUserMixin))
+                or g.get("api_user") is not None or "_user_id" in session)
 
 
 def _is_static() -> bool:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask_login import AnonymousUserMixin, LoginManager, current_user, login_required, login_user, logout_user
 from flask_wtf import CSRFProtect, FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -231,19 +231,24 @@ def init_auth(app) -> None:
     def _keep_this_session(response):
         # Registered after Flask-Login's hook, so it runs before it (Flask runs them in
         # reverse): what it puts in the session is what Flask-Login then writes.
+        # Touches no attribute of the user unless needed: after the view's commit each one
+        # would be a query (the till's statement budget counts them).
         user = g.get("_login_user")
         stored = session.get("_user_id")
         ended_here = user is not None and vars(user).pop("_sessions_ended_here", False)
-        if user is not None and user.is_authenticated and stored:
+        if user is None or not stored:
+            return response  # nobody was loaded in this request, or nobody is logged in
+        if ended_here:
             # The user changed their own password in this request: the other sessions end,
             # this one (the one that knew the password) carries the new version on.
-            if ended_here and user.active and stored.partition(":")[0] == str(user.id) \
-                    and stored != user.get_id():
+            if user.active and stored.partition(":")[0] == str(user.id) and stored != user.get_id():
                 session["_user_id"] = user.get_id()
                 if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
                     session["_remember"] = "set"
-        elif stored and request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
-            # A stale remember-me cookie: drop it rather than retry it on every request.
+        elif isinstance(user, AnonymousUserMixin) and \
+                request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+            # The session and remember-me cookie were tried and are stale: drop them rather
+            # than retry them on every request.
             session.pop("_user_id", None)
             session["_remember"] = "clear"
         return response

@@ -72,6 +72,15 @@ def test_a_remember_me_cookie_dies_at_logout_too(app):
     assert stale.get_cookie("remember_token") is None  # the dead cookie is cleared, not retried
 
 
+def test_requests_that_load_no_user_keep_the_session_and_remember_cookie(app):
+    make_user("keeper", [])
+    client = log_in(app, "keeper", remember="y")
+    for url in ("/static/o2o-admin.js", "/login", "/api/v1/openapi.json", "/admin/"):
+        assert client.get(url).status_code == 200, url
+    assert client.get_cookie("remember_token") is not None
+    assert client.get("/admin/account/").status_code == 200
+
+
 def test_own_password_change_keeps_this_session_and_ends_the_others(app):
     make_user("changer", [])
     here, elsewhere = log_in(app, "changer"), log_in(app, "changer")
