@@ -214,8 +214,7 @@ class TransferView(WarehouseScoped):
             return self.inaccessible_callback("receive")
         tr = self.get_one(transfer_id)
         if tr is None:
-            flash(_("Not found or not yours."), "error")
-            return redirect(url_for(".index_view"))
+            self.refuse(_("Not found or not yours."), 404)
         if request.method == "POST":
             from flask_wtf.csrf import validate_csrf
             try:
@@ -282,8 +281,7 @@ class CountView(WarehouseScoped):
         """Enter counted quantities, or import them from a scanner's CSV."""
         count = self.get_one(count_id)
         if count is None:
-            flash(_("Not found or not yours."), "error")
-            return redirect(url_for(".index_view"))
+            self.refuse(_("Not found or not yours."), 404)
         if request.method == "POST":
             from flask_wtf.csrf import validate_csrf
             try:

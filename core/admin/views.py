@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView as _BaseView, expose
 from flask_admin.contrib import sqla
 from flask_admin.form import BaseForm
@@ -21,6 +21,7 @@ from flask_babel import format_currency, format_date, format_decimal
 from flask_login import current_user
 
 from core.admin.converters import FilterConverter, ModelConverter
+from core import csvio
 from core.auth import user_can
 from core.db import Money, Quantity, UnitPrice, db
 from core.errors import O2OError
@@ -45,7 +46,19 @@ class PermissionMixin:
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+        self.refuse()
+
+    def refuse(self, message=None, status: int = 403):
+        """Stop the request with ``status`` and a page saying why, in the user's language
+        (a refusal used to be a flash and a redirect: 200 to a client or a script)."""
+        message = message or _("You are not allowed to do that.")
+        title = {403: _("Not allowed"), 404: _("Not found")}.get(status) or _("Refused")
+        try:
+            back = self.get_url(".index_view") if hasattr(self, "index_view") else url_for("admin.index")
+            html = self.render("admin/o2o_refused.html", title=title, message=message, back=back)
+        except Exception:  # noqa: BLE001 - a view without the admin's template context
+            html = f"<h1>{title}</h1><p>{message}</p>"
+        abort(make_response(html, status))
 
 
 class BaseView(PermissionMixin, _BaseView):
@@ -176,7 +189,7 @@ class ModelView(PermissionMixin, sqla.ModelView):
             return response
         action = self._GUARDED.get(name)
         if action is not None and not getattr(self, f"can_{action}"):
-            abort(403)
+            self.refuse()
         return None
 
     def coerce_ids(self, ids):
@@ -210,7 +223,7 @@ class ModelView(PermissionMixin, sqla.ModelView):
                 if response is not None:
                     return response
             elif handler:
-                flash(_("You are not allowed to do that."), "error")
+                self.refuse()
         else:
             flash_errors(form, message="Failed to perform action. %(error)s")
         url = self.get_url("." + return_view) if return_view else (
@@ -221,6 +234,24 @@ class ModelView(PermissionMixin, sqla.ModelView):
         if name == "delete":
             return self.can_delete
         return self.can(name) and super().is_action_allowed(name)
+
+    # --- CSV export ----------------------------------------------------------------------
+    def _export_csv(self, return_url):
+        """Flask-Admin's export streamed the rows after the view had returned, when the
+        request's session was already closed: the first lazy load (a product's category
+        path, a journal entry's reversal) raised DetachedInstanceError and the download
+        stopped after the header, with 200. Here every line is written while the session
+        is open, each cell through core.csvio.safe_cell (inert in a spreadsheet), and the
+        finished lines are sent."""
+        from werkzeug.utils import secure_filename
+        _count, data = self._export_data()
+        out = csvio.line_writer()
+        columns = self._export_columns
+        lines = [out.writerow([str(label) for _name, label in columns])]
+        lines.extend(out.writerow([self.get_export_value(row, name) for name, _label in columns]) for row in data)
+        filename = secure_filename(self.get_export_name(export_type="csv"))
+        return Response(lines, headers={"Content-Disposition": f"attachment;filename={filename}"},
+                        mimetype="text/csv")
 
     # --- locale formatting of Money / UnitPrice / Quantity --------------------------------
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):
