@@ -127,10 +127,8 @@ class LineReader:
         return self
 
     def __next__(self) -> list[str]:
-        start = self._consumed + 1
-        row = next(self._reader)
-        self.line = start
-        return row
+        self.line = self._consumed + 1  # also right when the row fails (csv.Error)
+        return next(self._reader)
 
 
 def open_upload(upload) -> IO[bytes]:

@@ -28,8 +28,80 @@ from core.errors import O2OError
 from core.i18n import _, format_timestamp, lazy_translate
 
 
+_INTEGER_RANGE = ((sa.SmallInteger, 2**15 - 1), (sa.BigInteger, 2**63 - 1), (sa.Integer, 2**31 - 1))
+
+
+def _all_fields(form):
+    """Every leaf field of a form, inline subforms and lists included."""
+    for field in form:
+        if hasattr(field, "form"):  # FormField
+            yield from _all_fields(field.form)
+        elif hasattr(field, "entries"):  # FieldList / inline model lists
+            for entry in field.entries:
+                if hasattr(entry, "form"):
+                    yield from _all_fields(entry.form)
+                else:
+                    yield entry
+        else:
+            yield field
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _numeric_problem(column_type, value):
+    """Why ``value`` does not fit the column (Numeric precision/scale, integer range), or
+    None. PostgreSQL refuses such a value with 'numeric field overflow' / 'integer out of
+    range' mid-transaction; SQLite stores it and a later read or report goes wrong."""
+    column_type = getattr(column_type, "impl_instance", column_type)  # Money & co. are TypeDecorators
+    if isinstance(value, Decimal) and isinstance(column_type, sa.Numeric) and column_type.precision:
+        if not value.is_finite():
+            return _("Enter a number.")
+        scale = column_type.scale or 0
+        whole = column_type.precision - scale
+        if abs(value) >= Decimal(10) ** whole:
+            return _("At most %(n)s digits before the decimal point.", n=whole)
+        if value.as_tuple().exponent < -scale:
+            return _("At most %(n)s decimal places.", n=scale)
+    if isinstance(value, int) and not isinstance(value, bool):
+        for int_type, limit in _INTEGER_RANGE:
+            if isinstance(column_type, int_type):
+                if not -limit - 1 <= value <= limit:
+                    return _("The number must be between %(low)s and %(high)s.", low=-limit - 1, high=limit)
+                break
+    return None
+
+
 class AdminForm(BaseForm):
-    """Form base of every admin form; CSRF is enforced by CSRFProtect (see module doc)."""
+    """Form base of every admin form; CSRF is enforced by CSRFProtect (see module doc).
+
+    On top of each field's own validators, ``validate`` refuses what the database cannot
+    store, once for every form: a NUL character in any text (PostgreSQL refuses it and the
+    save failed with a raw driver error) and, on the forms ModelView builds (which set
+    ``storable_model``), numbers beyond their column's precision, scale or integer range."""
+    storable_model = None
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in _all_fields(self):
+            if _has_nul(field.data) or _has_nul(getattr(field, "raw_data", None)):
+                field.errors = [*field.errors, _("Remove the NUL character (a zero byte): it cannot be stored.")]
+                valid = False
+        if self.storable_model is not None:
+            columns = {prop.key: prop.columns[0] for prop in sa.inspect(self.storable_model).column_attrs
+                       if len(prop.columns) == 1}
+            for field in self:
+                column = columns.get(field.name)
+                problem = _numeric_problem(column.type, field.data) if column is not None else None
+                if problem:
+                    field.errors = [*field.errors, problem]
+                    valid = False
+        return valid
 
 
 class PermissionMixin:
@@ -170,6 +242,17 @@ class ModelView(PermissionMixin, sqla.ModelView):
                 if isinstance(prop.columns[0].type, column_type):
                     self._locale_formatters[prop.key] = fmt
                     break
+
+    # --- forms refuse what the database cannot store (AdminForm.validate) ---------------
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.storable_model = self.model
+        return form_class
+
+    def scaffold_list_form(self, widget=None, validators=None):
+        form_class = super().scaffold_list_form(widget, validators)
+        form_class.storable_model = self.model
+        return form_class
 
     # --- column names in the user's language ----------------------------------------------
     def _prettify_name(self, name):
