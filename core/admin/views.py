@@ -19,6 +19,7 @@ from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_babel import format_currency, format_date, format_decimal
 from flask_login import current_user
+from wtforms import fields as wtf_fields
 
 from core.admin.converters import FilterConverter, ModelConverter
 from core import csvio
@@ -31,19 +32,25 @@ from core.i18n import _, format_timestamp, lazy_translate
 _INTEGER_RANGE = ((sa.SmallInteger, 2**15 - 1), (sa.BigInteger, 2**63 - 1), (sa.Integer, 2**31 - 1))
 
 
-def _all_fields(form):
-    """Every leaf field of a form, inline subforms and lists included."""
+def _all_fields(form, model=None):
+    """Every leaf field of a form with the model whose column it fills (None when not
+    known): inline model lists (their rows are the inline model's) and subforms included."""
     for field in form:
-        if hasattr(field, "form"):  # FormField
+        if isinstance(field, wtf_fields.FormField):
             yield from _all_fields(field.form)
-        elif hasattr(field, "entries"):  # FieldList / inline model lists
+        elif isinstance(field, wtf_fields.FieldList):
+            row_model = getattr(field, "model", None)  # Flask-Admin's InlineModelFormList
             for entry in field.entries:
-                if hasattr(entry, "form"):
-                    yield from _all_fields(entry.form)
+                if isinstance(entry, wtf_fields.FormField):
+                    yield from _all_fields(entry.form, row_model)
                 else:
-                    yield entry
+                    yield entry, None
         else:
-            yield field
+            yield field, model
+
+
+def _columns(model) -> dict:
+    return {prop.key: prop.columns[0] for prop in sa.inspect(model).column_attrs if len(prop.columns) == 1}
 
 
 def _has_nul(value) -> bool:
@@ -88,19 +95,25 @@ class AdminForm(BaseForm):
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)
-        for field in _all_fields(self):
+        columns_of: dict = {}
+        for field, model in _all_fields(self, self.storable_model):
             if _has_nul(field.data) or _has_nul(getattr(field, "raw_data", None)):
-                field.errors = [*field.errors, _("Remove the NUL character (a zero byte): it cannot be stored.")]
+                message = _("Remove the NUL character (a zero byte): it cannot be stored.")
+                if message not in field.errors:  # an inline row's own form said it already
+                    field.errors = [*field.errors, message]
                 valid = False
-        if self.storable_model is not None:
-            columns = {prop.key: prop.columns[0] for prop in sa.inspect(self.storable_model).column_attrs
-                       if len(prop.columns) == 1}
-            for field in self:
-                column = columns.get(field.name)
-                problem = _numeric_problem(column.type, field.data) if column is not None else None
-                if problem:
-                    field.errors = [*field.errors, problem]
-                    valid = False
+                continue
+            if model is None:
+                continue
+            if model not in columns_of:
+                columns_of[model] = _columns(model)
+            column = columns_of[model].get(field.short_name)
+            problem = _numeric_problem(column.type, field.data) if column is not None else None
+            if problem and problem not in field.errors:
+                field.errors = [*field.errors, problem]
+                valid = False
+            elif problem:
+                valid = False
         return valid
 
 

@@ -87,3 +87,19 @@ def test_the_form_errors_are_in_the_users_language(boss):
     r = boss.submit("/admin/partner/new/", {"name": "Evil\x00Corp", "is_customer": "y"},
                     headers={"Accept-Language": "zh-CN,zh;q=0.9"})
     assert "请删除 NUL 字符" in r.get_data(as_text=True)
+
+
+def test_inline_rows_are_checked_too(boss):
+    from addons.finance import services as fs
+    from addons.finance.models import ManualEntry
+    before = count(ManualEntry)
+    journal, cash, equity = fs.journal("MISC"), fs.account("1000"), fs.account("3000")
+    form = {"journal": str(journal.id), "date": "2026-11-20", "memo": "inline",
+            "lines-0-account": str(cash.id), "lines-0-debit": "10", "lines-0-credit": "0",
+            "lines-1-account": str(equity.id), "lines-1-debit": "0", "lines-1-credit": "10"}
+    r = boss.submit("/admin/finance_manual_entry/new/", {**form, "lines-0-debit": "1234567890123",
+                                                          "lines-1-credit": "1234567890123"})
+    assert "At most 12 digits before the decimal point." in r.get_data(as_text=True)
+    r = boss.submit("/admin/finance_manual_entry/new/", {**form, "lines-0-label": "Cash\x00"})
+    assert NUL in r.get_data(as_text=True)
+    assert count(ManualEntry) == before
