@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
-from typing import IO, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from core.errors import ValidationError
 from core.i18n import _
@@ -129,13 +129,3 @@ class LineReader:
     def __next__(self) -> list[str]:
         self.line = self._consumed + 1  # also right when the row fails (csv.Error)
         return next(self._reader)
-
-
-def open_upload(upload) -> IO[bytes]:
-    """The binary stream of a Werkzeug FileStorage (or any file object), at its start."""
-    stream = getattr(upload, "stream", upload)
-    try:
-        stream.seek(0)
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        pass
-    return stream
