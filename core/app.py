@@ -76,6 +76,8 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
             app.register_blueprint(bp)
     init_admin(app)
     init_http_security(app)
+    from core.uploads import init_uploads
+    init_uploads(app)  # MAX_CONTENT_LENGTH: 413 with a clear answer
     for _name, commands in manager.call_in_order("o2o_cli_commands", app=app):
         for cmd in commands or ():
             app.cli.add_command(cmd)
