@@ -17,10 +17,19 @@ COST = D("4.00")
 SEED_SOURCE = "RACE-SEED"
 
 
+_APPS: dict = {}
+
+
 def app_for(url):
-    from core.app import create_app
-    from core.testing import app_config
-    return create_app(app_config(url, TESTING=False))
+    """The test process's own app on the race's database (built once: seeding, checking);
+    its connections are given back after each use (``db.engine.dispose()``), so none is
+    inherited by the forked client processes."""
+    if url not in _APPS:
+        from core.app import create_app
+        from core.testing import app_config
+        _APPS.clear()  # one database at a time: the previous test's is dropped
+        _APPS[url] = create_app(app_config(url, TESTING=False))
+    return _APPS[url]
 
 
 def seed(url, *, stock, till_short_stock="refuse", registers=2) -> SimpleNamespace:
@@ -210,3 +219,37 @@ def stock_of(url, ids) -> SimpleNamespace:
         db.session.remove()
         db.engine.dispose()
     return out
+
+
+def race(url, tmp_path, *, seed_kwargs: dict, clients, parties: int, servers: int = 2) -> SimpleNamespace:
+    """Start ``servers`` server processes (seeding the database meanwhile), then fork one
+    client process per ``(target, args)`` of ``clients(ids, ports)``; each is called with
+    ``*args, barrier, queue`` (``barrier`` for ``parties`` waiters: release them at once)
+    and puts its list of answers on ``queue``. Returns ids, answers, ports, the seconds the
+    race took and the servers' logs; the servers are stopped."""
+    import multiprocessing
+    import time
+    from core.testing import LiveServer
+    live = [LiveServer(url, tmp_path / f"server{i}.log") for i in range(servers)]
+    try:
+        for s in live:
+            s.launch()
+        ids = seed(url, **seed_kwargs)  # while the servers start
+        for s in live:
+            s.wait_ready()
+        started = time.monotonic()
+        ports = [s.port for s in live]
+        ctx = multiprocessing.get_context("fork")
+        barrier, queue = ctx.Barrier(parties), ctx.Queue()
+        procs = [ctx.Process(target=target, args=(*args, barrier, queue)) for target, args in clients(ids, ports)]
+        for p in procs:
+            p.start()
+        answers = [a for _ in procs for a in queue.get(timeout=120)]
+        for p in procs:
+            p.join(30)
+        seconds = time.monotonic() - started
+        logs = "\n".join(s.log()[-4000:] for s in live)
+    finally:
+        for s in live:
+            s.stop()
+    return SimpleNamespace(ids=ids, answers=answers, ports=ports, seconds=seconds, logs=logs)

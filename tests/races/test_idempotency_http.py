@@ -3,15 +3,12 @@ client processes released by one barrier, spread over two server processes on on
 database: one sale is recorded, every answer is that sale, no 5xx."""
 from __future__ import annotations
 
-import multiprocessing
 import threading
-import time
 
 import pytest
 import sqlalchemy as sa
 
-from core.testing import LiveServer
-from tests.races.helpers import CONNECTION_ERRORS, D, app_for, books, seed, sell, stock_of
+from tests.races.helpers import CONNECTION_ERRORS, D, app_for, books, race, sell, stock_of
 
 pytestmark = pytest.mark.slow
 
@@ -43,28 +40,10 @@ def _client(n, ports, ids, barrier, queue):
 
 
 def test_one_key_sent_fifty_times_at_once_is_one_sale(fresh_database, tmp_path):
-    ids = seed(fresh_database, stock=20, till_short_stock="record", registers=1)
-    servers = [LiveServer(fresh_database, tmp_path / f"server{i}.log") for i in range(2)]
-    try:
-        for s in servers:
-            s.launch()
-        for s in servers:
-            s.wait_ready()
-        started = time.monotonic()
-        ports = [s.port for s in servers]
-        ctx = multiprocessing.get_context("fork")
-        barrier, queue = ctx.Barrier(PROCESSES * THREADS), ctx.Queue()
-        procs = [ctx.Process(target=_client, args=(n, ports, ids, barrier, queue)) for n in range(PROCESSES)]
-        for p in procs:
-            p.start()
-        answers = [a for _ in procs for a in queue.get(timeout=120)]
-        for p in procs:
-            p.join(30)
-        raced = time.monotonic() - started
-        logs = "\n".join(s.log()[-4000:] for s in servers)
-    finally:
-        for s in servers:
-            s.stop()
+    run = race(fresh_database, tmp_path, seed_kwargs={"stock": 20, "till_short_stock": "record", "registers": 1},
+               parties=PROCESSES * THREADS,
+               clients=lambda ids, ports: [(_client, (n, ports, ids)) for n in range(PROCESSES)])
+    ids, answers, ports, logs = run.ids, run.answers, run.ports, run.logs
 
     assert len(answers) == PROCESSES * THREADS
     assert {a["port"] for a in answers} == set(ports)
@@ -91,4 +70,4 @@ def test_one_key_sent_fifty_times_at_once_is_one_sale(fresh_database, tmp_path):
         db.session.remove()
         db.engine.dispose()
     print(f"\nsame key: {len(answers)} concurrent requests ({PROCESSES} processes x {THREADS} connections, "
-          f"2 server processes): one 201, {statuses.count(200)} replays, {raced:.1f} s")
+          f"2 server processes): one 201, {statuses.count(200)} replays, {run.seconds:.1f} s")

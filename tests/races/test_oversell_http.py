@@ -5,23 +5,17 @@ refuses till sales short of stock. Nothing is oversold, no unit is lost, every s
 exactly one recorded sale or order, every refusal a 409/422 problem body, no 5xx."""
 from __future__ import annotations
 
-import multiprocessing
-import os
-import time
-
 import pytest
 import sqlalchemy as sa
 
-from core.testing import LiveServer
-from tests.races.helpers import CONNECTION_ERRORS, D, app_for, books, pickup_order, problem_errors, seed, sell, stock_of
+from tests.races.helpers import CONNECTION_ERRORS, D, app_for, books, pickup_order, problem_errors, race, sell, stock_of
 
 pytestmark = pytest.mark.slow
-ON_PG = (os.environ.get("O2O_TEST_DATABASE_URL") or "").startswith("postgres")
 
 # 4 till processes (2 per till) and 4 web shop processes, 4 requests each, 1 unit a
-# request: 32 asked for 10. On SQLite (the embedded default) the same race with 2 + 2
-# processes: its one writer at a time must still hold it, and answer without a 5xx.
-TILL_PROCS, WEB_PROCS, ATTEMPTS, STOCK = (4, 4, 4, 10) if ON_PG else (2, 2, 3, 4)
+# request: 32 asked for 10. The same on SQLite (the embedded default), whose one writer at
+# a time must hold it too, and answer without a 5xx.
+TILL_PROCS, WEB_PROCS, ATTEMPTS, STOCK = 4, 4, 4, 10
 
 
 def _racer(kind, n, ports, ids, barrier, queue):
@@ -47,30 +41,11 @@ def _racer(kind, n, ports, ids, barrier, queue):
 
 
 def test_tills_and_web_pickups_race_for_the_last_units_over_http(fresh_database, tmp_path):
-    ids = seed(fresh_database, stock=STOCK, till_short_stock="refuse")
-    servers = [LiveServer(fresh_database, tmp_path / f"server{i}.log") for i in range(2)]
-    try:
-        for s in servers:
-            s.launch()
-        for s in servers:
-            s.wait_ready()
-        started = time.monotonic()
-        ports = [s.port for s in servers]
-        ctx = multiprocessing.get_context("fork")
-        procs_n = TILL_PROCS + WEB_PROCS
-        barrier, queue = ctx.Barrier(procs_n), ctx.Queue()
-        procs = [ctx.Process(target=_racer, args=("till", n, ports, ids, barrier, queue)) for n in range(TILL_PROCS)]
-        procs += [ctx.Process(target=_racer, args=("web", n, ports, ids, barrier, queue)) for n in range(WEB_PROCS)]
-        for p in procs:
-            p.start()
-        answers = [a for _ in procs for a in queue.get(timeout=120)]
-        for p in procs:
-            p.join(30)
-        raced = time.monotonic() - started
-        logs = "\n".join(s.log()[-4000:] for s in servers)
-    finally:
-        for s in servers:
-            s.stop()
+    procs_n = TILL_PROCS + WEB_PROCS
+    run = race(fresh_database, tmp_path, seed_kwargs={"stock": STOCK, "till_short_stock": "refuse"}, parties=procs_n,
+               clients=lambda ids, ports: [(_racer, ("till", n, ports, ids)) for n in range(TILL_PROCS)]
+               + [(_racer, ("web", n, ports, ids)) for n in range(WEB_PROCS)])
+    ids, answers, ports, logs = run.ids, run.answers, run.ports, run.logs
 
     assert len(answers) == procs_n * ATTEMPTS
     assert not [a for a in answers if a["status"] is None or a["status"] >= 500], (
@@ -122,4 +97,4 @@ def test_tills_and_web_pickups_race_for_the_last_units_over_http(fresh_database,
         db.engine.dispose()
     print(f"\noversell race: {procs_n} client processes x {ATTEMPTS} requests over 2 server processes, "
           f"{len(till_won)} till sales + {len(web_won)} pickups won {STOCK} units, {len(refused)} refused, "
-          f"{raced:.1f} s")
+          f"{run.seconds:.1f} s")
