@@ -86,13 +86,19 @@ def sell(port, ids, register_id, key, quantity="1", timeout=60):
                      headers={"Authorization": f"Bearer {ids.till_token}", "Idempotency-Key": key})
 
 
-def pickup_order(port, ids, quantity="1", timeout=60):
-    """A web pickup order, confirmed (so reserved) in the same call."""
+def pickup_order(port, ids, quantity="1", confirm=True, timeout=60):
+    """A web pickup order, confirmed (so reserved) in the same call, or left a draft."""
     return http_json(port, "POST", "/api/v1/sales/orders", timeout=timeout,
                      headers={"Authorization": f"Bearer {ids.web_token}"},
                      body={"channel": "web", "store_id": ids.store, "fulfilment": "pickup",
-                           "pickup_store_id": ids.store, "confirm": True,
+                           "pickup_store_id": ids.store, "confirm": confirm,
                            "lines": [{"product_id": ids.product, "quantity": quantity}]})
+
+
+def confirm_order(port, ids, order_id, timeout=60):
+    """Confirm a draft order: a pickup reserves its goods now."""
+    return http_json(port, "POST", f"/api/v1/sales/orders/{order_id}/confirm", timeout=timeout,
+                     headers={"Authorization": f"Bearer {ids.web_token}"})
 
 
 CONNECTION_ERRORS = (OSError, http.client.HTTPException)
