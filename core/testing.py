@@ -13,7 +13,9 @@
   with an API token;
 - ``temp_plugin(obj)`` registers a plugin object for one test;
 - ``fresh_database`` (for tests that need real commits, e.g. several processes): the URL of
-  a new, migrated database of its own.
+  a new, migrated database of its own;
+- ``LiveServer(url, log_path)`` serves the app on such a database from a server process of
+  its own (real HTTP, a free port; it can be killed), ``http_json`` talks to it.
 Installed third-party addons never leak in: only built-ins are discovered unless a test
 passes ``third_party=True`` to ``make_app``.
 """
