@@ -307,6 +307,18 @@ _IMMEDIATE = "o2o_begin_immediate"
 _WRITE_LOCKED = "o2o_write_locked"
 
 
+def write_lock_held(session=None) -> bool:
+    """Whether this transaction holds SQLite's write lock (``take_write_lock``); always True
+    on PostgreSQL, which needs none."""
+    session = session if session is not None else db.session
+    if isinstance(session, sa.orm.scoped_session):
+        session = session()
+    if session.get_bind().dialect.name != "sqlite":
+        return True
+    transaction = session.get_transaction()
+    return transaction is not None and session.info.get(_WRITE_LOCKED) is transaction
+
+
 def take_write_lock(session=None) -> None:
     """SQLite: hold the database's write lock from now until the transaction ends.
 

@@ -13,7 +13,9 @@
   with an API token;
 - ``temp_plugin(obj)`` registers a plugin object for one test;
 - ``fresh_database`` (for tests that need real commits, e.g. several processes): the URL of
-  a new, migrated database of its own.
+  a new, migrated database of its own;
+- ``LiveServer(url, log_path)`` serves the app on such a database from a server process of
+  its own (real HTTP, a free port; it can be killed), ``http_json`` talks to it.
 Installed third-party addons never leak in: only built-ins are discovered unless a test
 passes ``third_party=True`` to ``make_app``.
 """
@@ -274,3 +276,142 @@ def temp_plugin(app):
     yield register
     for obj in registered:
         pm.unregister(obj)
+
+
+# --- the app as a real server process -------------------------------------------------------
+
+class LiveServer:
+    """The app served over real HTTP by a process of its own, for tests that race real
+    clients against it or kill it: werkzeug's threaded WSGI server around
+    ``core.wsgi.AppHolder``, which is what ``o2o serve`` runs, but on a port the OS picks
+    (``o2o serve`` takes a fixed one, and parallel test runs must not collide). The app is
+    built from ``app_config(database_url, TESTING=False, **config)`` with the enabled addons
+    read from the database, as in production; the server's output goes to ``log_path``.
+
+    ``with LiveServer(url, tmp_path / "server.log") as server: http_json(server.port, ...)``;
+    ``server.kill()`` sends SIGKILL (a crash, the OOM killer), ``server.stop()`` ends it."""
+
+    def __init__(self, database_url: str, log_path, **config):
+        self.database_url, self.log_path, self.config = database_url, str(log_path), config
+        self.process = None
+        self.port = None
+
+    def start(self, timeout: float = 60) -> "LiveServer":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "LiveServer":
+        """Start the process without waiting (start several, then ``wait_ready`` each)."""
+        import json
+        import subprocess
+        import sys
+        from pathlib import Path
+        port_file = Path(self.log_path + ".port")
+        port_file.unlink(missing_ok=True)
+        self.port = None
+        config = app_config(self.database_url, TESTING=False, **self.config)
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from core.testing import _serve_main; _serve_main()",
+                 json.dumps(config), str(port_file)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=str(root), env=env)
+        return self
+
+    def wait_ready(self, timeout: float = 60) -> "LiveServer":
+        """Wait until the server listens (its app built); raise with its log if it died."""
+        import time
+        from pathlib import Path
+        port_file = Path(self.log_path + ".port")
+        deadline = time.monotonic() + timeout
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server process ended ({self.process.returncode}):\n{self.log()[-3000:]}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"the server did not start in {timeout} s:\n{self.log()[-3000:]}")
+            time.sleep(0.05)
+        self.port = int(port_file.read_text())
+        return self
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no rollback, open connections just drop."""
+        import signal
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        import subprocess
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log(self) -> str:
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self):
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _serve_main() -> None:
+    """The server process of LiveServer: argv = app config (JSON), the file to write the port to."""
+    import json
+    import logging
+    import sys
+    from werkzeug.serving import make_server
+    from core.wsgi import AppHolder
+    config, port_file = json.loads(sys.argv[1]), sys.argv[2]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request; errors stay
+    holder = AppHolder(config=config)
+    holder.current()  # build the app before the port is announced: the first requests race, not the start
+    server = make_server("127.0.0.1", 0, holder, threaded=True)
+    tmp = port_file + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(str(server.server_port))
+    os.replace(tmp, port_file)  # whole, or not there
+    server.serve_forever()
+
+
+def http_json(port: int, method: str, path: str, body=None, headers=None, timeout: float = 60):
+    """One request over a new loopback connection: ``(status, headers, body)``, the body
+    parsed as JSON where it is JSON (problem bodies too), else text. Connection errors
+    (a killed server) are raised as they come (OSError, http.client.HTTPException)."""
+    import http.client
+    import json
+    headers = dict(headers or {})
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        answer_headers = {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+    text = raw.decode("utf-8", errors="replace")
+    if "json" in answer_headers.get("content-type", ""):
+        try:
+            return response.status, answer_headers, json.loads(text)
+        except ValueError:
+            pass
+    return response.status, answer_headers, text

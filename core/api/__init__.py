@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.auth import csrf, login_manager, user_can
 from core.auth.models import ApiToken, hash_token
-from core.db import db, utcnow
+from core.db import db, take_write_lock, utcnow, write_lock_held
 from core.errors import O2OError
 from core.timeutil import iso
 
@@ -111,9 +111,26 @@ def authenticate_token():
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=dt.timezone.utc)
     if last is None or now - last > dt.timedelta(minutes=1):
+        _lock_for_token_write()
         row.last_used_at = now  # at most once a minute: no write per request
     g.api_token = row  # what the caller holds: a token it mints may not outlive it (core.api.tokens)
     return row.user
+
+
+def _lock_for_token_write() -> None:
+    """SQLite, a read request that records its token's use: its write fails at once
+    ('database is locked', a 500) when another connection committed since the token was
+    read (a stale read snapshot cannot take the write lock, whatever the busy timeout).
+    Take the lock now; if the snapshot is stale, this transaction has not written anything
+    (one that has holds the lock), so end its reads and wait for the lock instead.
+    PostgreSQL, or the lock already held (a change request): nothing."""
+    if write_lock_held():
+        return
+    try:
+        take_write_lock()
+    except sa.exc.OperationalError:
+        db.session.rollback()
+        take_write_lock()
 
 
 def _validation_problem(exc: pydantic.ValidationError, where: str):
@@ -181,6 +198,12 @@ class ApiBlueprint(Blueprint):
             @wraps(view)
             def wrapped(*args, **kwargs):
                 try:
+                    if request.method not in ("GET", "HEAD", "OPTIONS"):
+                        # SQLite: a change takes the write lock before it reads anything, so it
+                        # waits its turn (busy timeout) instead of failing with 'database is
+                        # locked' when another request commits between its reads and its first
+                        # write (as the till routes do). PostgreSQL: nothing.
+                        take_write_lock()
                     if auth is not None:
                         g.api_user = auth.authenticate(permission)
                     elif not public:
