@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from core import timeutil
 from core.db import db
 from core.errors import Conflict, InsufficientStock, ValidationError
 from core.plugins import hookimpl
@@ -119,7 +120,7 @@ def test_currency_precision_follows_iso_4217(make_app, currency, total, tax):
 def test_numbers_come_from_the_core_sequence(world):
     first = sales.create_order(channel="pos", store_id=world.a.id, lines=[line(world.tea, 1)])
     second = sales.create_order(channel="web", store_id=world.b.id, lines=[line(world.tea, 1)])
-    year = dt.date.today().year
+    year = timeutil.today(world.a).year
     assert first.number.startswith(f"SO{year}-")
     assert int(second.number.rsplit("-", 1)[1]) == int(first.number.rsplit("-", 1)[1]) + 1
 
@@ -464,6 +465,6 @@ def test_orders_query_filters(world):
     assert numbers(state="confirmed") == [b.number]
     assert numbers(customer_id=world.customer.id) == [b.number]
     assert numbers(store_ids={world.a.id}) == [a.number]
-    today = dt.date.today()
+    today = timeutil.today(world.a)  # the stores' business date, not the machine's (UTC)
     assert len(numbers(date_from=today, date_to=today)) == 2
     assert numbers(date_to=today - dt.timedelta(days=2)) == []
