@@ -69,6 +69,14 @@ class AutoIn(_In):
     bank: str | None = None
 
 
+class AccountOut(pydantic.BaseModel):
+    code: str
+    name: str
+    type: str
+    reconcilable: bool
+    active: bool
+
+
 class PeriodQuery(pydantic.BaseModel):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -116,7 +124,7 @@ def _json_figures(obj):
 def blueprint() -> ApiBlueprint:
     bp = ApiBlueprint("finance", __name__, url_prefix="/finance")
 
-    @bp.endpoint("/accounts", permission="finance.account.read")
+    @bp.endpoint("/accounts", permission="finance.account.read", response=list[AccountOut])
     def accounts():
         """The chart of accounts."""
         return [{"code": a.code, "name": a.name, "type": a.type, "reconcilable": a.reconcilable, "active": a.active}

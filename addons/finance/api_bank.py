@@ -465,7 +465,7 @@ def add_routes(bp) -> None:
         return {"match_id": mt.id, "entry_id": mt.entry_id, "amount": mt.bank_amount,
                 "account": mt.writeoff_account.code}
 
-    @bp.endpoint("/bank-rules", permission="finance.bank_rule.read")
+    @bp.endpoint("/bank-rules", permission="finance.bank_rule.read", response=list[dict])
     def bank_rules_list():
         """The bank-line rules auto-reconcile books unexplained lines by."""
         return [bank_rules.bank_rule_json(r) for r in db.session.scalars(

@@ -326,7 +326,8 @@ def product_json(product: Product, found: dict | None = None) -> dict:
 
 # --- registers and sessions ---------------------------------------------------------------
 
-@bp.endpoint("/registers", permission="pos.sell", auth=TILL, summary="Registers of the stores the user works at")
+@bp.endpoint("/registers", permission="pos.sell", auth=TILL, response=list[dict],
+             summary="Registers of the stores the user works at")
 def list_registers():
     user = till_user("pos.sell")
     stmt = sa.select(PosRegister).where(PosRegister.active.is_(True)).order_by(PosRegister.store_id, PosRegister.code)
@@ -445,7 +446,7 @@ def lookup(query: LookupQuery):
     return product_json(found["product"], found)
 
 
-@bp.endpoint("/registers/<int:register_id>/catalogue", permission="pos.sell", auth=TILL,
+@bp.endpoint("/registers/<int:register_id>/catalogue", permission="pos.sell", auth=TILL, response=list[dict],
              summary="Products with a barcode, for selling while offline")
 def catalogue(register_id):
     user = till_user("pos.sell")

@@ -166,6 +166,11 @@ class PaymentMethodOut(pydantic.BaseModel):
     needs_reference: bool
 
 
+class ChannelOut(pydantic.BaseModel):
+    code: str
+    label: str
+
+
 def order_out(order: Order) -> OrderOut:
     return OrderOut.model_validate(order, from_attributes=True)
 
@@ -252,11 +257,13 @@ def blueprint() -> ApiBlueprint:
     def cancel_order(order_id: int, body: CancelIn):
         return order_out(services.cancel_order(_order(order_id).id, body.reason))
 
-    @bp.endpoint("/payment-methods", permission="sales.order.read", summary="The active payment methods")
+    @bp.endpoint("/payment-methods", permission="sales.order.read", response=list[PaymentMethodOut],
+                 summary="The active payment methods")
     def list_payment_methods():
         return [PaymentMethodOut.model_validate(m, from_attributes=True) for m in services.payment_methods()]
 
-    @bp.endpoint("/channels", permission="sales.order.read", summary="The registered sales channels")
+    @bp.endpoint("/channels", permission="sales.order.read", response=list[ChannelOut],
+                 summary="The registered sales channels")
     def list_channels():
         return [{"code": c, "label": label} for c, label in sorted(services.channels().items())]
 
