@@ -9,8 +9,11 @@ not installed.
   run is the same each time and its time bounded; split in two tests so two xdist workers
   share it. Each request runs in the test's transaction, rolled back afterwards.
 """
+import contextlib
+import json
 import os
 import re
+import urllib.parse
 
 import jsonschema
 import pytest
@@ -83,30 +86,38 @@ def demo_app(demo_database):
         db.engine.dispose()
 
 
-@pytest.fixture
-def demo_api_schema(demo_app):
-    """The demo app in a transaction rolled back after the test (as core.testing's make_app),
-    and a superuser's token made in it."""
+@contextlib.contextmanager
+def _rolled_back(app):
+    """``app`` in a transaction rolled back afterwards (as core.testing's make_app), with a
+    superuser's token made in it (yielded)."""
     from core.auth.models import ApiToken
     from core.testing import make_user
-    ctx = demo_app.app_context()
+    ctx = app.app_context()
     ctx.push()
     conn = db.engine.connect()
     trans = conn.begin()
     db.session.remove()
     db.session.configure(bind=conn, join_transaction_mode="create_savepoint")
-    user = make_user("fuzzer", superuser=True)
-    row, clear = ApiToken.issue(user, "fuzz")
-    db.session.add(row)
-    db.session.commit()
-    TOKEN["demo"] = clear
-    yield schemathesis.from_wsgi("/api/v1/openapi.json", demo_app,
-                                 data_generation_methods=DataGenerationMethod.all())
-    db.session.remove()
-    db.session.configure(bind=None)
-    trans.rollback()
-    conn.close()
-    ctx.pop()
+    try:
+        user = make_user("fuzzer", superuser=True)
+        row, clear = ApiToken.issue(user, "fuzz")
+        db.session.add(row)
+        db.session.commit()
+        yield clear
+    finally:
+        db.session.remove()
+        db.session.configure(bind=None)
+        trans.rollback()
+        conn.close()
+        ctx.pop()
+
+
+@pytest.fixture
+def demo_api_schema(demo_app):
+    with _rolled_back(demo_app) as token:
+        TOKEN["demo"] = token
+        yield schemathesis.from_wsgi("/api/v1/openapi.json", demo_app,
+                                     data_generation_methods=DataGenerationMethod.all())
 
 
 demo_schema = schemathesis.from_pytest_fixture("demo_api_schema", data_generation_methods=DataGenerationMethod.all())
@@ -175,3 +186,120 @@ def test_every_route_as_documented_first_half(case):
           suppress_health_check=list(HealthCheck))
 def test_every_route_as_documented_second_half(case):
     _run(case)
+
+
+# --- a hand fuzzer: the inputs that crashed the API, to every documented route --------------
+# schemathesis rarely generates an id of 2**31 or a 40-digit number; these are what the
+# attack of issue 11 sent (about 525 5xx on 84 routes, mostly on PostgreSQL).
+
+EVIL_VALUES = [2**31, 2**63, -1, 10**40, "1e30", "9" * 40, "x\x00y", None, [], {}, True]
+EVIL_QUERY = [str(2**31), str(2**63), "-1", "1e30", "9" * 40, "x\x00y", "", "[]"]
+DEEP = "[" * 10_000 + "]" * 10_000
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[1]]
+    for alt in schema.get("anyOf", []):
+        if alt.get("type") != "null":
+            return _resolve(alt, components)
+    return schema
+
+
+def _sample(schema: dict, components: dict, depth: int = 0):
+    """A plausible valid value of ``schema`` (ids 1: the demo data has them)."""
+    schema = _resolve(schema, components)
+    if depth > 5:
+        return None
+    if "enum" in schema:
+        return schema["enum"][0]
+    if schema.get("default") is not None:
+        return schema["default"]
+    kind = schema.get("type")
+    if kind == "object" or "properties" in schema:
+        return {k: _sample(v, components, depth + 1) for k, v in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_sample(schema.get("items", {}), components, depth + 1)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return False
+    if schema.get("format") == "date":
+        return "2026-12-01"
+    if schema.get("format") == "date-time":
+        return "2026-12-01T10:00:00+08:00"
+    return "1"
+
+
+def _places(value, prefix=()):
+    """Every place in a JSON value that one evil value can take."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, prefix + (key,))
+    elif isinstance(value, list) and value:
+        yield from _places(value[0], prefix + (0,))
+
+
+def _replaced(value, place, new):
+    if not place:
+        return new
+    value = json.loads(json.dumps(value))
+    target = value
+    for step in place[:-1]:
+        target = target[step]
+    target[place[-1]] = new
+    return value
+
+
+def _evil_requests(doc: dict):
+    """(method, url, raw JSON body or None) for every documented operation."""
+    components = doc["components"]["schemas"]
+    for path, operations in doc["paths"].items():
+        for method, op in operations.items():
+            params = op.get("parameters", [])
+            base = path
+            for p in params:
+                if p["in"] == "path":
+                    base = base.replace("{%s}" % p["name"], "1")
+            for p in params:
+                if p["in"] == "path":
+                    for value in (2**31, 2**63, 10**40):
+                        yield method, path.replace("{%s}" % p["name"], str(value)).replace("{", "").replace(
+                            "}", ""), None
+            query = [p for p in params if p["in"] == "query"]
+            for p in query:
+                for value in EVIL_QUERY:
+                    yield method, f"{base}?{urllib.parse.urlencode({p['name']: value})}", None
+            if query:
+                yield method, base + "?%00=1", None
+            schema = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if schema is None:
+                continue
+            sample = _sample(schema, components)
+            for place in _places(sample):
+                for value in EVIL_VALUES:
+                    yield method, base, json.dumps(_replaced(sample, place, value))
+            yield method, base, DEEP
+            yield method, base, json.dumps({"\x00": 1})
+
+
+def test_evil_inputs_to_every_route_never_answer_5xx(demo_app):
+    """Ids of 2**31 and 2**63, -1, 1e30 and 40-digit numbers, NUL bytes (values and keys),
+    null, wrong types and JSON nested 10,000 deep, one at a time in every field of every
+    documented route (demo data, so the valid rest of a request reaches the database): a
+    4xx problem every time, never a 5xx."""
+    with _rolled_back(demo_app) as token:
+        doc = demo_app.test_client().get("/api/v1/openapi.json").get_json()
+        client = demo_app.test_client()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        failures, count = [], 0
+        for method, url, body in _evil_requests(doc):
+            response = client.open(url, method=method.upper(), headers=headers, data=body)
+            count += 1
+            if response.status_code >= 500 or (response.status_code >= 400 and not
+                                               response.mimetype == "application/problem+json"):
+                failures.append(f"{method.upper()} {url} {(body or '')[:100]!r}: {response.status_code} "
+                                f"{response.get_data(as_text=True)[:150]}")
+    assert count > 3000
+    assert not failures, f"{len(failures)} of {count}:\n" + "\n".join(failures[:40])
