@@ -27,6 +27,7 @@ from core.auth import csrf, login_manager, user_can
 from core.auth.models import ApiToken, hash_token
 from core.db import Money, Quantity, UnitPrice, db, utcnow
 from core.errors import O2OError
+from core.i18n import _
 from core.timeutil import iso
 
 API_PREFIX = "/api/v1"
@@ -64,9 +65,9 @@ def _decimal_text(value):
     """A decimal sent as text must look like one: not ' 1', '1_000', 'NaN' (what
     Python's Decimal would also take), so the documented pattern is the whole truth."""
     if isinstance(value, bool):
-        raise ValueError("a decimal is a number or a string like \"12.50\", not true/false")
+        raise ValueError(_('a decimal is a number or a string like "12.50", not true or false'))
     if isinstance(value, str) and not _DECIMAL_RE.match(value):
-        raise ValueError("a decimal is a number or a string like \"12.50\"")
+        raise ValueError(_('a decimal is a number or a string like "12.50"'))
     return value
 
 
@@ -224,6 +225,10 @@ def json_depth(value) -> int:
     return deepest
 
 
+def _too_deep() -> str:
+    return _("The JSON body nests too deeply (at most %(depth)s levels).", depth=MAX_JSON_DEPTH)
+
+
 def _malformed(detail: str) -> ApiProblem:
     return ApiProblem(400, "Malformed body", detail, PROBLEM_TYPE_BASE + "malformed-body")
 
@@ -234,16 +239,16 @@ def read_json_body():
     raise RecursionError on a very deep one); a 422 when a string holds a NUL. A body
     beyond MAX_CONTENT_LENGTH raises werkzeug's 413, answered as a problem too."""
     if not request.is_json:
-        raise _malformed("The request body must be a JSON object sent with 'Content-Type: application/json'.")
+        raise _malformed(_("The request body must be a JSON object sent with 'Content-Type: application/json'."))
     raw = request.get_data(cache=True)
     try:
         payload = json.loads(raw)
     except RecursionError:
-        raise _malformed(f"The JSON body nests too deeply (at most {MAX_JSON_DEPTH} levels).") from None
+        raise _malformed(_too_deep()) from None
     except ValueError:  # also a UnicodeDecodeError: bytes that are no UTF-8/16/32 text
-        raise _malformed("The request body is not valid JSON.") from None
+        raise _malformed(_("The request body is not valid JSON.")) from None
     if json_depth(payload) > MAX_JSON_DEPTH:
-        raise _malformed(f"The JSON body nests too deeply (at most {MAX_JSON_DEPTH} levels).")
+        raise _malformed(_too_deep())
     if _has_nul(payload):
         raise _nul_problem()
     return payload
@@ -279,11 +284,11 @@ def validate_query(model, allowed_extra=frozenset()):
     would otherwise silently list everything), except ``IGNORED_QUERY_PARAMS`` and
     ``allowed_extra``; a boolean is exactly ``true`` or ``false``, as documented."""
     names, bools = _query_fields(model)
-    errors = [{"location": "query", "field": key or "(empty name)", "message": "unknown query parameter"}
+    errors = [{"location": "query", "field": key or "(empty name)", "message": _("unknown query parameter")}
               for key in request.args if key not in names and key not in IGNORED_QUERY_PARAMS
               and key not in allowed_extra]
     args = request.args.to_dict()
-    errors += [{"location": "query", "field": key, "message": "must be true or false"}
+    errors += [{"location": "query", "field": key, "message": _("must be true or false")}
                for key in bools if key in args and args[key] not in ("true", "false")]
     if errors:
         raise ApiProblem(422, "Invalid input", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
