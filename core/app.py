@@ -5,12 +5,13 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, redirect, url_for
+from flask import redirect, url_for
 
 from core import config as config_mod
 from core.db import configure_engine, db
 from core.cache import install as install_config_cache
 from core.events import install_event_listeners
+from core.http_security import HardenedFlask, init_http_security
 from core.models.audit import install_audit_listener
 from core.plugins import AddonError, AddonManager, dependency_order, discover, with_auto_enabled
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 CORE_DIR = Path(__file__).resolve().parent
 
 
-def create_app(config: dict | None = None, *, addons: list[str] | None = None) -> Flask:
+def create_app(config: dict | None = None, *, addons: list[str] | None = None) -> HardenedFlask:
     """Build an app.
 
     ``config`` overrides the files and environment. ``addons`` (tests, tools) names the
@@ -27,7 +28,8 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
     """
     values = config_mod.load_config()
     values.update(config or {})
-    app = Flask("o2o", root_path=str(CORE_DIR), instance_path=str(config_mod.instance_path()))
+    # HardenedFlask: security headers and SameSite/Secure/HttpOnly on every cookie (core.http_security)
+    app = HardenedFlask("o2o", root_path=str(CORE_DIR), instance_path=str(config_mod.instance_path()))
     app.config.update(values)
     url = app.config.get("DATABASE_URL") or config_mod.default_database_url()
     if url.startswith("sqlite:///") and ":memory:" not in url:
@@ -73,6 +75,9 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
         for bp in blueprints or ():
             app.register_blueprint(bp)
     init_admin(app)
+    init_http_security(app)
+    from core.uploads import init_uploads
+    init_uploads(app)  # MAX_CONTENT_LENGTH: 413 with a clear answer
     for _name, commands in manager.call_in_order("o2o_cli_commands", app=app):
         for cmd in commands or ():
             app.cli.add_command(cmd)

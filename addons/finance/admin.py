@@ -219,8 +219,7 @@ class MatchView(ModelView):
     @action("undo", _l("Undo"), _l("Undo the selected matches (their bank postings are reversed)?"))
     def action_undo(self, ids):
         if not services_can("finance.reconcile"):
-            flash(_("Undoing a match needs the permission finance.reconcile."), "error")
-            return
+            self.refuse(_("Undoing a match needs the permission finance.reconcile."))
         try:
             for match_id in ids:
                 services.undo_match(int(match_id))

@@ -14,13 +14,12 @@ Services never commit: the caller owns the transaction.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 
 import sqlalchemy as sa
 
-from core import timeutil
+from core import csvio, timeutil
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, ValidationError
 from core.i18n import _
@@ -39,7 +38,6 @@ ALLOWED = {  # state -> the states it may move to
     "posted": set(),
     "cancelled": set(),
 }
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def create_base_data(sess) -> None:
@@ -158,21 +156,14 @@ def payments(run: PaymentRun) -> list[dict]:
     return list(out.values())
 
 
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs: = + - @ (and tab, CR) first get a '."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def payment_file(run: PaymentRun) -> bytes:
     """The payment file: UTF-8 with a byte-order mark (so Excel shows Chinese names)."""
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
+    writer = csvio.writer(buf, lineterminator="\r\n")  # every text cell made inert (core.csvio)
     writer.writerow(["supplier", "bank_account", "amount", "currency_reference", "reference", "due_date", "bills"])
     for pay in payments(run):
-        writer.writerow([safe_cell(pay["supplier"]), safe_cell(pay["bank_account"]), f"{pay['amount']:.2f}",
-                         safe_cell(run.bank_account.code), safe_cell(pay["payment_ref"]), pay["due_date"].isoformat(),
-                         safe_cell(" ".join(b for b in pay["bills"] if b))])
+        writer.writerow([pay["supplier"], pay["bank_account"], f"{pay['amount']:.2f}", run.bank_account.code,
+                         pay["payment_ref"], pay["due_date"].isoformat(), " ".join(b for b in pay["bills"] if b)])
     return "\ufeff".encode("utf-8") + buf.getvalue().encode("utf-8")
 
 

@@ -1065,6 +1065,9 @@ def parse_csv(content: bytes, fmt_row: CsvFormat) -> list[dict]:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise StatementError(_("The file is not UTF-8 text; export the statement as UTF-8 CSV.")) from None
+    if "\x00" in text:  # PostgreSQL cannot store it: refused here, with its line, not mid-import
+        from core.csvio import nul_message
+        raise StatementError(nul_message(text.count("\n", 0, text.index("\x00")) + 1))
     reader = csv.DictReader(io.StringIO(text), delimiter=fmt_row.delimiter or ",")
     header = [h.strip() for h in (reader.fieldnames or [])]
     if not header:

@@ -146,8 +146,7 @@ class AttentionView(ModelView):
             return self.inaccessible_callback("void")
         item = self.get_one(str(attention_id))
         if item is None:
-            flash(_("Not found or not yours."), "error")
-            return redirect(url_for(".index_view"))
+            self.refuse(_("Not found or not yours."), 404)
         if request.method == "POST":
             from flask_wtf.csrf import CSRFError, validate_csrf
             from wtforms.validators import ValidationError as WTFValidationError

@@ -144,8 +144,7 @@ class PurchaseOrderView(ModelView):
     @action("bill", _l("Bill received goods"), _l("Create a draft bill for what was received and not billed?"))
     def action_bill(self, ids):
         if not user_can(current_user, "purchasing.bill.create"):
-            flash(_("You may not create vendor bills."), "error")
-            return
+            self.refuse(_("You may not create vendor bills."))
         self.run_service(ids, lambda i: ps.bill_from_receipts(i, user=current_user._get_current_object()),
                          _("Draft bill created: see Vendor bills."))
 
@@ -350,8 +349,7 @@ class ProposalLineView(ModelView):
             _l("Turn the selected lines into draft purchase orders and transfers?"))
     def action_create_orders(self, ids):
         if not user_can(current_user, "purchasing.replenish.convert"):
-            flash(_("You may not turn proposals into orders."), "error")
-            return
+            self.refuse(_("You may not turn proposals into orders."))
         try:
             line = db.session.get(ProposalLine, int(ids[0]))
             result = ps.convert_run(line.run_id, line_ids=[int(i) for i in ids],

@@ -11,6 +11,7 @@ from flask import Response, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_login import current_user
+from werkzeug.exceptions import HTTPException
 from markupsafe import Markup, escape
 
 from core.admin.views import BaseView, ModelView
@@ -214,8 +215,7 @@ class TransferView(WarehouseScoped):
             return self.inaccessible_callback("receive")
         tr = self.get_one(transfer_id)
         if tr is None:
-            flash(_("Not found or not yours."), "error")
-            return redirect(url_for(".index_view"))
+            self.refuse(_("Not found or not yours."), 404)
         if request.method == "POST":
             from flask_wtf.csrf import validate_csrf
             try:
@@ -282,8 +282,8 @@ class CountView(WarehouseScoped):
         """Enter counted quantities, or import them from a scanner's CSV."""
         count = self.get_one(count_id)
         if count is None:
-            flash(_("Not found or not yours."), "error")
-            return redirect(url_for(".index_view"))
+            self.refuse(_("Not found or not yours."), 404)
+        status = 200
         if request.method == "POST":
             from flask_wtf.csrf import validate_csrf
             try:
@@ -292,7 +292,8 @@ class CountView(WarehouseScoped):
                 if upload is not None and upload.filename:
                     if not self.can("import"):
                         return self.inaccessible_callback("import")
-                    n = services.import_count_csv(count.id, upload.read().decode("utf-8-sig"))
+                    # the upload's stream, read line by line (a big file is never held whole)
+                    n = services.import_count_csv(count.id, upload.stream)
                     flash(_("%(n)s product(s) imported.", n=n), "success")
                 else:
                     if not self.can("edit") and not self.can("start"):
@@ -307,11 +308,16 @@ class CountView(WarehouseScoped):
             except O2OError as exc:
                 db.session.rollback()
                 flash(exc.message, "error")
+                status = exc.status
+            except HTTPException:  # a file over MAX_CONTENT_LENGTH: 413, not a flashed error text
+                db.session.rollback()
+                raise
             except Exception as exc:
                 db.session.rollback()
                 flash(str(exc), "error")
+                status = 400  # a missing or stale CSRF token
             count = self.get_one(count_id)
-        return self.render("warehouse/count_sheet.html", count=count)
+        return self.render("warehouse/count_sheet.html", count=count), status
 
 
 class ReorderRuleView(WarehouseScoped):

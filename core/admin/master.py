@@ -182,16 +182,22 @@ class ProductImportView(BaseView):
         if upload is None or not upload.filename:
             flash(_("Choose a CSV file to upload."), "error")
             return self._render(result=None), 400
-        data = upload.read()
+        # Kept on disk under a token for the import step, and checked from there line by
+        # line: the upload is never read into memory whole.
+        token = secrets.token_hex(16)
+        path = self._path(token)
+        upload.save(path)
         try:
-            result = import_products(data, dry_run=True)
+            with open(path, "rb") as fh:
+                result = import_products(fh, dry_run=True)
+        except Exception:
+            os.remove(path)
+            raise
         finally:
             db.session.rollback()
-        token = None
-        if result.ok:
-            token = secrets.token_hex(16)
-            with open(self._path(token), "wb") as fh:
-                fh.write(data)
+        if not result.ok:
+            os.remove(path)
+            token = None
         return self._render(result=result, token=token, filename=upload.filename), (200 if result.ok else 422)
 
     @expose("/import", methods=["POST"])
@@ -201,10 +207,9 @@ class ProductImportView(BaseView):
         if path is None or not os.path.exists(path):
             flash(_("The checked file is no longer available; upload it again."), "error")
             return redirect(url_for(".index"))
-        with open(path, "rb") as fh:
-            data = fh.read()
         try:
-            result = import_products(data)
+            with open(path, "rb") as fh:
+                result = import_products(fh)
             if result.ok:
                 db.session.commit()
             else:

@@ -12,23 +12,109 @@ import datetime as dt
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import Response, abort, current_app, flash, make_response, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView as _BaseView, expose
 from flask_admin.contrib import sqla
 from flask_admin.form import BaseForm
 from flask_admin.model import typefmt
 from flask_babel import format_currency, format_date, format_decimal
 from flask_login import current_user
+from wtforms import fields as wtf_fields
 
 from core.admin.converters import FilterConverter, ModelConverter
+from core import csvio
 from core.auth import user_can
 from core.db import Money, Quantity, UnitPrice, db
 from core.errors import O2OError
 from core.i18n import _, format_timestamp, lazy_translate
 
 
+_INTEGER_RANGE = ((sa.SmallInteger, 2**15 - 1), (sa.BigInteger, 2**63 - 1), (sa.Integer, 2**31 - 1))
+
+
+def _all_fields(form, model=None):
+    """Every leaf field of a form with the model whose column it fills (None when not
+    known): inline model lists (their rows are the inline model's) and subforms included."""
+    for field in form:
+        if isinstance(field, wtf_fields.FormField):
+            yield from _all_fields(field.form)
+        elif isinstance(field, wtf_fields.FieldList):
+            row_model = getattr(field, "model", None)  # Flask-Admin's InlineModelFormList
+            for entry in field.entries:
+                if isinstance(entry, wtf_fields.FormField):
+                    yield from _all_fields(entry.form, row_model)
+                else:
+                    yield entry, None
+        else:
+            yield field, model
+
+
+def _columns(model) -> dict:
+    return {prop.key: prop.columns[0] for prop in sa.inspect(model).column_attrs if len(prop.columns) == 1}
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _numeric_problem(column_type, value):
+    """Why ``value`` does not fit the column (Numeric precision/scale, integer range), or
+    None. PostgreSQL refuses such a value with 'numeric field overflow' / 'integer out of
+    range' mid-transaction; SQLite stores it and a later read or report goes wrong."""
+    column_type = getattr(column_type, "impl_instance", column_type)  # Money & co. are TypeDecorators
+    if isinstance(value, Decimal) and isinstance(column_type, sa.Numeric) and column_type.precision:
+        if not value.is_finite():
+            return _("Enter a number.")
+        scale = column_type.scale or 0
+        whole = column_type.precision - scale
+        if abs(value) >= Decimal(10) ** whole:
+            return _("At most %(n)s digits before the decimal point.", n=whole)
+        if value.as_tuple().exponent < -scale:
+            return _("At most %(n)s decimal places.", n=scale)
+    if isinstance(value, int) and not isinstance(value, bool):
+        for int_type, limit in _INTEGER_RANGE:
+            if isinstance(column_type, int_type):
+                if not -limit - 1 <= value <= limit:
+                    return _("The number must be between %(low)s and %(high)s.", low=-limit - 1, high=limit)
+                break
+    return None
+
+
 class AdminForm(BaseForm):
-    """Form base of every admin form; CSRF is enforced by CSRFProtect (see module doc)."""
+    """Form base of every admin form; CSRF is enforced by CSRFProtect (see module doc).
+
+    On top of each field's own validators, ``validate`` refuses what the database cannot
+    store, once for every form: a NUL character in any text (PostgreSQL refuses it and the
+    save failed with a raw driver error) and, on the forms ModelView builds (which set
+    ``storable_model``), numbers beyond their column's precision, scale or integer range."""
+    storable_model = None
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        columns_of: dict = {}
+        for field, model in _all_fields(self, self.storable_model):
+            if _has_nul(field.data) or _has_nul(getattr(field, "raw_data", None)):
+                message = _("Remove the NUL character (a zero byte): it cannot be stored.")
+                if message not in field.errors:  # an inline row's own form said it already
+                    field.errors = [*field.errors, message]
+                valid = False
+                continue
+            if model is None:
+                continue
+            if model not in columns_of:
+                columns_of[model] = _columns(model)
+            column = columns_of[model].get(field.short_name)
+            problem = _numeric_problem(column.type, field.data) if column is not None else None
+            if problem and problem not in field.errors:
+                field.errors = [*field.errors, problem]
+                valid = False
+            elif problem:
+                valid = False
+        return valid
 
 
 class PermissionMixin:
@@ -45,7 +131,19 @@ class PermissionMixin:
     def inaccessible_callback(self, name, **kwargs):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
-        abort(403)
+        self.refuse()
+
+    def refuse(self, message=None, status: int = 403):
+        """Stop the request with ``status`` and a page saying why, in the user's language
+        (a refusal used to be a flash and a redirect: 200 to a client or a script)."""
+        message = message or _("You are not allowed to do that.")
+        title = {403: _("Not allowed"), 404: _("Not found")}.get(status) or _("Refused")
+        try:
+            back = self.get_url(".index_view") if hasattr(self, "index_view") else url_for("admin.index")
+            html = self.render("admin/o2o_refused.html", title=title, message=message, back=back)
+        except Exception:  # noqa: BLE001 - a view without the admin's template context
+            html = f"<h1>{title}</h1><p>{message}</p>"
+        abort(make_response(html, status))
 
 
 class BaseView(PermissionMixin, _BaseView):
@@ -158,6 +256,17 @@ class ModelView(PermissionMixin, sqla.ModelView):
                     self._locale_formatters[prop.key] = fmt
                     break
 
+    # --- forms refuse what the database cannot store (AdminForm.validate) ---------------
+    def scaffold_form(self):
+        form_class = super().scaffold_form()
+        form_class.storable_model = self.model
+        return form_class
+
+    def scaffold_list_form(self, widget=None, validators=None):
+        form_class = super().scaffold_list_form(widget, validators)
+        form_class.storable_model = self.model
+        return form_class
+
     # --- column names in the user's language ----------------------------------------------
     def _prettify_name(self, name):
         """Columns without an explicit label: 'list_price' -> 'List price', translated per
@@ -176,7 +285,7 @@ class ModelView(PermissionMixin, sqla.ModelView):
             return response
         action = self._GUARDED.get(name)
         if action is not None and not getattr(self, f"can_{action}"):
-            abort(403)
+            self.refuse()
         return None
 
     def coerce_ids(self, ids):
@@ -210,7 +319,7 @@ class ModelView(PermissionMixin, sqla.ModelView):
                 if response is not None:
                     return response
             elif handler:
-                flash(_("You are not allowed to do that."), "error")
+                self.refuse()
         else:
             flash_errors(form, message="Failed to perform action. %(error)s")
         url = self.get_url("." + return_view) if return_view else (
@@ -221,6 +330,24 @@ class ModelView(PermissionMixin, sqla.ModelView):
         if name == "delete":
             return self.can_delete
         return self.can(name) and super().is_action_allowed(name)
+
+    # --- CSV export ----------------------------------------------------------------------
+    def _export_csv(self, return_url):
+        """Flask-Admin's export streamed the rows after the view had returned, when the
+        request's session was already closed: the first lazy load (a product's category
+        path, a journal entry's reversal) raised DetachedInstanceError and the download
+        stopped after the header, with 200. Here every line is written while the session
+        is open, each cell through core.csvio.safe_cell (inert in a spreadsheet), and the
+        finished lines are sent."""
+        from werkzeug.utils import secure_filename
+        _count, data = self._export_data()
+        out = csvio.line_writer()
+        columns = self._export_columns
+        lines = [out.writerow([str(label) for _name, label in columns])]
+        lines.extend(out.writerow([self.get_export_value(row, name) for name, _label in columns]) for row in data)
+        filename = secure_filename(self.get_export_name(export_type="csv"))
+        return Response(lines, headers={"Content-Disposition": f"attachment;filename={filename}"},
+                        mimetype="text/csv")
 
     # --- locale formatting of Money / UnitPrice / Quantity --------------------------------
     def _get_list_value(self, context, model, name, column_formatters, column_type_formatters):

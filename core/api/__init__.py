@@ -183,6 +183,7 @@ def authenticate_token():
         last = last.replace(tzinfo=dt.timezone.utc)
     if last is None or now - last > dt.timedelta(minutes=1):
         row.last_used_at = now  # at most once a minute: no write per request
+    g.api_token = row  # what the caller holds: a token it mints may not outlive it (core.api.tokens)
     return row.user
 
 

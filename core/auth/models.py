@@ -66,6 +66,10 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
     is_superuser: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
     all_stores: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     locale: Mapped[str | None] = mapped_column(sa.String(16))  # None: from the browser
+    # Stored in every login session (and remember-me cookie) and checked on each request: the
+    # session is a signed cookie on the client, so ending it means making it stale. Bumped at
+    # logout, password change and deactivation, which ends every session of the user at once.
+    session_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1, server_default="1")
 
     # Loaded on use: permission checks read the cached ``security_profile`` instead.
     roles: Mapped[list[Role]] = relationship(secondary=user_role, lazy="select")
@@ -75,11 +79,28 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return self.active
 
+    def get_id(self) -> str:
+        """What a login session holds: the user's id and session version, as "12:3".
+
+        A session made before the last logout, password change or deactivation carries an
+        older version and no longer loads."""
+        return f"{self.id}:{self.session_version or 1}"
+
+    def end_sessions(self) -> None:
+        """End every login session and remember-me cookie of this user (on every device)."""
+        self.session_version = (self.session_version or 1) + 1
+        # Only a change made in this very request may carry the request's own session on
+        # (core.auth: a password change); a bump by another worker must never revive it.
+        self._sessions_ended_here = True
+
     def set_password(self, password: str) -> None:
-        """Store a hash of ``password`` (at least 8 characters)."""
+        """Store a hash of ``password`` (at least 8 characters); ends the user's sessions."""
         if not password or len(password) < 8:
             raise ValueError("a password needs at least 8 characters")
+        had_password = bool(self.password_hash)
         self.password_hash = generate_password_hash(password)
+        if had_password:
+            self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         """Whether ``password`` is this user's (hashed comparison)."""
@@ -106,6 +127,13 @@ class User(IdMixin, TimestampMixin, Audited, UserMixin, db.Model):
 
     def __str__(self):
         return self.display_name or self.username
+
+
+@sa.event.listens_for(User.active, "set", active_history=True)
+def _deactivation_ends_sessions(user: User, value, old, _initiator) -> None:
+    # Every way of deactivating a user (admin form, script, service) goes through this.
+    if old is True and not value:
+        user.end_sessions()
 
 
 def security_profile(user_id: int) -> tuple[frozenset[str], frozenset[int]]:
@@ -159,5 +187,5 @@ class LoginFailure(IdMixin, db.Model):
     __tablename__ = "login_failure"
     __table_args__ = (sa.Index("ix_login_failure_key_at", "key", "at"),)
 
-    key: Mapped[str] = mapped_column(sa.String(128), nullable=False)  # "user:<name>" or "ip:<addr>"
+    key: Mapped[str] = mapped_column(sa.String(128), nullable=False)  # "user:<name>" or "pair:<name>|<addr>"
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), nullable=False, default=utcnow)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
+import itertools
 import json
 import re
 from dataclasses import dataclass, field
@@ -27,8 +27,10 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
+from core import csvio
 from core.barcodes import barcode_problem
 from core.db import db, utcnow
+from core.errors import ValidationError
 from core.i18n import _
 from core.models import AuditLog, Product, Tax, Unit
 
@@ -78,12 +80,6 @@ class ImportResult:
                      "(dry run: nothing was written).", rows=self.rows, c=self.created, u=self.updated)
         return _("Imported %(rows)s rows: %(c)s products created, %(u)s updated.",
                  rows=self.rows, c=self.created, u=self.updated)
-
-
-def _decode(data) -> str:
-    if isinstance(data, str):
-        return data
-    return data.decode("utf-8-sig")
 
 
 def _price(text: str, column: str, errors: list, line: int):
@@ -180,22 +176,23 @@ def _split_path(path: str) -> str:
 
 
 def import_products(data, *, dry_run: bool = False, session=None, username: str | None = None) -> ImportResult:
-    """Check the CSV ``data`` (bytes or str) and, if every row is valid and not ``dry_run``,
+    """Check the CSV ``data`` (bytes, str or a binary file object, read line by line) and, if every row is valid and not ``dry_run``,
     create/update the products. Returns an ImportResult; never commits."""
     from core.services.master import category_paths
     session = session if session is not None else db.session
     result = ImportResult(dry_run=dry_run)
     errors = result.errors
 
+    lines = csvio.text_lines(data)  # line by line: a big upload is never held whole as text
     try:
-        text = _decode(data)
-    except UnicodeDecodeError as exc:
-        errors.append(RowError(1, _("The file is not UTF-8 text (a byte at position %(pos)s cannot be read); "
-                                    "save it as 'CSV UTF-8'.", pos=exc.start)))
+        first = next(lines)
+    except StopIteration:
+        first = ""
+    except ValidationError as exc:  # not UTF-8, or a NUL, on the first line
+        errors.append(RowError(1, exc.message))
         return result
-    first = text.split("\n", 1)[0]
     delimiter = "," if "," in first or ("\t" not in first and ";" not in first) else (";" if ";" in first else "\t")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csvio.LineReader(itertools.chain([first] if first else [], lines), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
@@ -243,15 +240,17 @@ def import_products(data, *, dry_run: bool = False, session=None, username: str 
     width = len(header)
     line = 1
     while True:
-        start = reader.line_num + 1
         try:
             cells = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            errors.append(RowError(start, _("This line cannot be read as CSV: %(e)s.", e=exc)))
+            errors.append(RowError(reader.line, _("This line cannot be read as CSV: %(e)s.", e=exc)))
             break
-        line = start
+        except ValidationError as exc:  # a line that is not UTF-8 or holds a NUL: named, nothing written
+            errors.append(RowError(exc.extra.get("line", reader.line), exc.message))
+            break
+        line = reader.line
         if not cells or all(not c.strip() for c in cells):
             continue
         result.rows += 1

@@ -138,32 +138,28 @@ def test_successful_login_clears_the_user_counter(app):
                              .where(LoginFailure.key == "user:clerk")) == 0
 
 
-def test_throttle_per_address_across_user_names(app):
+def test_failures_under_other_names_from_one_address_lock_nobody_out(app):
+    # Behind the reverse proxy (or one office NAT) every user shares an address: 20 bad
+    # guesses under made-up names used to lock every user of that address out.
     make_user("real", [])
     client = FormClient(app.test_client())
-    for i in range(20):  # 4 x the per-user limit, spread over many names
+    for i in range(20):
         login(client, f"guess{i}", "x")
-    r = login(client, "real", "correct horse battery")
-    assert r.status_code == 401 and b"Too many failed logins" in r.data
-    other = FormClient(app.test_client())
-    r = other.submit("/login", {"username": "real", "password": "correct horse battery"},
-                     environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert r.status_code == 302
+    assert login(client, "real", "correct horse battery").status_code == 302
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_throttled(make_app):
     app = make_app(TRUSTED_PROXIES=1)
     make_user("real", [])
     client = FormClient(app.test_client())
-    for i in range(20):
-        client.submit("/login", {"username": f"guess{i}", "password": "x"},
-                      headers={"X-Forwarded-For": "203.0.113.7"})
+    for _ in range(5):
+        client.submit("/login", {"username": "real", "password": "x"}, headers={"X-Forwarded-For": "203.0.113.7"})
     r = client.submit("/login", {"username": "real", "password": "correct horse battery"},
                       headers={"X-Forwarded-For": "203.0.113.7"})
-    assert r.status_code == 401
+    assert r.status_code == 401 and b"Too many failed logins" in r.data
     r = client.submit("/login", {"username": "real", "password": "correct horse battery"},
                       headers={"X-Forwarded-For": "198.51.100.2"})
-    assert r.status_code == 302  # another client behind the same proxy is not locked out
+    assert r.status_code == 302  # the real user, elsewhere behind the same proxy, is not locked out
 
 
 def test_inactive_user_cannot_log_in(app):

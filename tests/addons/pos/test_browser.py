@@ -2,6 +2,8 @@
 
 Scans, pays, goes offline, keeps selling, comes back: the offline sale is recorded exactly
 once, even when the till sends it again. A screenshot is kept in test-artifacts/pos-till.png.
+All of it under the app's Content-Security-Policy, with no violation reported (the login page,
+the till, the receipt popup).
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.cspcheck import CspWatch
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
@@ -94,6 +98,7 @@ def test_till_scans_pays_and_sells_offline_exactly_once(live_server):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         context = browser.new_context(viewport={"width": 1200, "height": 800})
+        csp = CspWatch(context)
         page = context.new_page()
         page.set_default_timeout(15000)
         page.goto(f"{base}/login?next=/pos/till/{ids['register']}")
@@ -158,7 +163,10 @@ def test_till_scans_pays_and_sells_offline_exactly_once(live_server):
         scan.type(ids["tea"]); scan.press("Enter")   # the next customer, for the picture
         expect(page.locator("#total")).to_have_text("11.00")
         page.screenshot(path=str(ARTIFACTS / "pos-till.png"), full_page=True)
+        assert "script-src" in (page.evaluate("fetch(location.href).then(r => r.headers.get("
+                                              "'content-security-policy'))") or "")
         browser.close()
+    assert csp.violations == []
 
     from core.db import db
     from addons.warehouse import services as wh
@@ -220,6 +228,7 @@ def test_unstocked_sale_offline_is_never_lost(live_server):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         context = browser.new_context(viewport={"width": 1200, "height": 800})
+        csp = CspWatch(context)
         page = context.new_page()
         page.set_default_timeout(15000)
         page.goto(f"{base}/login?next=/pos/till/{ids['register']}")
@@ -283,3 +292,4 @@ def test_unstocked_sale_offline_is_never_lost(live_server):
         expect(page.locator("#message")).to_contain_text("attention")
         page.screenshot(path=str(ARTIFACTS / "pos-till-attention.png"), full_page=True)
         browser.close()
+    assert csp.violations == []
