@@ -34,7 +34,7 @@ TOKEN = {}
 # every check: 5xx, status codes, content types, headers, response schemas, negative data
 # accepted; not ignored_auth (it resends each case without the token: 401s, twice the time)
 CHECKS = tuple(c for c in ALL_CHECKS if c is not ignored_auth)
-EXAMPLES = int(os.environ.get("O2O_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("O2O_FUZZ_EXAMPLES", "15"))
 
 
 @pytest.fixture
