@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated
 
 import pydantic
 import sqlalchemy as sa
@@ -13,12 +12,12 @@ from flask import Response, g
 
 from addons.finance import models as m
 from addons.finance import services
-from core.api import ApiBlueprint, Page, paginate
+from core.api import ApiBlueprint, Page, RowId, RowIds, decimal_type, paginate
 from core.db import db
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import _
 
-Amount = Annotated[Decimal, pydantic.Field(ge=0, max_digits=14, decimal_places=2)]
+Amount = decimal_type(14, 2, ge=0)
 
 
 class _In(pydantic.BaseModel):
@@ -30,15 +29,15 @@ class LineIn(_In):
     debit: Amount = Decimal("0")
     credit: Amount = Decimal("0")
     label: str | None = pydantic.Field(None, max_length=128)
-    partner_id: int | None = None
-    store_id: int | None = None
+    partner_id: RowId | None = None
+    store_id: RowId | None = None
 
 
 class EntryIn(_In):
     journal: str = pydantic.Field(description="journal code, e.g. MISC")
     date: dt.date
     memo: str | None = pydantic.Field(None, max_length=256)
-    store_id: int | None = None
+    store_id: RowId | None = None
     lines: list[LineIn] = pydantic.Field(min_length=2)
 
 
@@ -53,15 +52,15 @@ class StatementIn(_In):
     format: str | None = pydantic.Field(None, description="csv or camt053 (detected when left out)")
     content: str | None = pydantic.Field(None, description="the file as text")
     content_base64: str | None = pydantic.Field(None, description="or the file base64-encoded")
-    opening_balance: Annotated[Decimal, pydantic.Field(max_digits=13, decimal_places=2)] | None = pydantic.Field(
+    opening_balance: decimal_type(13, 2) | None = pydantic.Field(
         None, description="what the account held before the first line (default: from the file)")
-    closing_balance: Annotated[Decimal, pydantic.Field(max_digits=13, decimal_places=2)] | None = pydantic.Field(
+    closing_balance: decimal_type(13, 2) | None = pydantic.Field(
         None, description="what it held after the last line (default: from the file)")
 
 
 class MatchIn(_In):
-    statement_line_ids: list[int] = pydantic.Field(min_length=1)
-    expected_item_ids: list[int] = pydantic.Field(default_factory=list)
+    statement_line_ids: RowIds = pydantic.Field(min_length=1)
+    expected_item_ids: RowIds = pydantic.Field(default_factory=list)
     writeoff: bool = False
     note: str | None = pydantic.Field(None, max_length=256)
 
@@ -70,17 +69,25 @@ class AutoIn(_In):
     bank: str | None = None
 
 
+class AccountOut(pydantic.BaseModel):
+    code: str
+    name: str
+    type: str
+    reconcilable: bool
+    active: bool
+
+
 class PeriodQuery(pydantic.BaseModel):
     date_from: dt.date | None = None
     date_to: dt.date | None = None
-    store_id: int | None = None
+    store_id: RowId | None = None
     journal: str | None = None
     detail: bool = False
 
 
 class EntryQuery(Page):
     source_type: str | None = None
-    source_id: int | None = None
+    source_id: RowId | None = None
     journal: str | None = None
 
 
@@ -117,7 +124,7 @@ def _json_figures(obj):
 def blueprint() -> ApiBlueprint:
     bp = ApiBlueprint("finance", __name__, url_prefix="/finance")
 
-    @bp.endpoint("/accounts", permission="finance.account.read")
+    @bp.endpoint("/accounts", permission="finance.account.read", response=list[AccountOut])
     def accounts():
         """The chart of accounts."""
         return [{"code": a.code, "name": a.name, "type": a.type, "reconcilable": a.reconcilable, "active": a.active}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 from addons.finance import models as m
 from addons.finance import services
 from addons.finance.manual_entries import MAX_ID
-from core.api import Page, contains, page_of, paginate
+from core.api import Page, RowId, contains, decimal_type, page_of, paginate
 from core.db import db
 from core.errors import NotFound, PermissionDenied, ValidationError
 from core.i18n import _
@@ -27,10 +27,10 @@ def _no_control(value: str | None) -> str | None:
     return value
 
 
-Id = Annotated[int, pydantic.Field(ge=1, le=MAX_ID)]
+Id = RowId
 Text = Annotated[str, pydantic.AfterValidator(_no_control)]
-Amount = Annotated[Decimal, pydantic.Field(ge=0, max_digits=13, decimal_places=2)]
-SignedAmount = Annotated[Decimal, pydantic.Field(max_digits=13, decimal_places=2)]
+Amount = decimal_type(13, 2, ge=0)
+SignedAmount = decimal_type(13, 2)
 
 
 class _In(pydantic.BaseModel):
@@ -225,7 +225,7 @@ class FinanceSupplierBankPatch(FinanceSupplierBankIn):
 
 
 class FinanceSupplierBankQuery(Page):
-    partner_id: int | None = None
+    partner_id: Id | None = None
     q: str | None = pydantic.Field(None, max_length=64, description="supplier name, account number or bank contains")
 
 
@@ -465,7 +465,7 @@ def add_routes(bp) -> None:
         return {"match_id": mt.id, "entry_id": mt.entry_id, "amount": mt.bank_amount,
                 "account": mt.writeoff_account.code}
 
-    @bp.endpoint("/bank-rules", permission="finance.bank_rule.read")
+    @bp.endpoint("/bank-rules", permission="finance.bank_rule.read", response=list[dict])
     def bank_rules_list():
         """The bank-line rules auto-reconcile books unexplained lines by."""
         return [bank_rules.bank_rule_json(r) for r in db.session.scalars(

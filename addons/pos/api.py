@@ -24,7 +24,8 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms.validators import ValidationError as WTFValidationError
 
-from core.api import PROBLEM_TYPE_BASE, ApiAuth, ApiBlueprint, ApiProblem, authenticate_token
+from core.api import (PROBLEM_TYPE_BASE, ApiAuth, ApiBlueprint, ApiProblem, MoneyIn, PercentIn, QuantityIn, RowId,
+                      authenticate_token, decimal_of)
 from core.auth import login_manager, user_can
 from core.db import db, take_write_lock
 from core.errors import O2OError, PermissionDenied
@@ -33,6 +34,9 @@ from core.models import Product
 
 from addons.pos import services
 from addons.pos.models import PosRegister, PosSale, PosZReport
+from addons.sales.money import Amount
+
+PaymentAmountIn = decimal_of(Amount)  # sales' Numeric(14, 3): the 3-decimal currencies fit
 
 bp = ApiBlueprint("pos", __name__, url_prefix="/pos")
 
@@ -105,9 +109,9 @@ class LineIn(pydantic.BaseModel):
     barcode: str | None = pydantic.Field(None, max_length=32, description="EAN-13/UPC-A/EAN-8 or a scale label")
     sku: str | None = pydantic.Field(None, max_length=32)
     code: str | None = pydantic.Field(None, max_length=32, description="what was scanned or typed: barcode or SKU")
-    product_id: int | None = None
-    quantity: Decimal | None = pydantic.Field(None, description="default 1 (a scale label gives its own)")
-    discount: Decimal | None = pydantic.Field(None, description="percent off the line")
+    product_id: RowId | None = None
+    quantity: QuantityIn | None = pydantic.Field(None, description="default 1 (a scale label gives its own)")
+    discount: PercentIn | None = pydantic.Field(None, description="percent off the line")
 
     @pydantic.model_validator(mode="after")
     def _one_reference(self):
@@ -119,16 +123,16 @@ class LineIn(pydantic.BaseModel):
 class PaymentIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     method: str = pydantic.Field(..., max_length=32, description="payment method code: cash, card, ...")
-    amount: Decimal = pydantic.Field(..., description="for cash: what the customer handed over")
+    amount: PaymentAmountIn = pydantic.Field(..., description="for cash: what the customer handed over")
     reference: str | None = pydantic.Field(None, max_length=128)
 
 
 class SaleIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    register_id: int
+    register_id: RowId
     idempotency_key: str | None = pydantic.Field(None, max_length=64,
                                                  description="or the Idempotency-Key header")
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     lines: list[LineIn] = pydantic.Field(..., min_length=1, max_length=500)
     payments: list[PaymentIn] = pydantic.Field(..., min_length=1, max_length=20)
     queued_at: dt.datetime | None = pydantic.Field(
@@ -139,25 +143,25 @@ class SaleIn(pydantic.BaseModel):
 
 class OpenSessionIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    opening_float: Decimal = pydantic.Field(..., description="the cash counted in the drawer")
+    opening_float: MoneyIn = pydantic.Field(..., description="the cash counted in the drawer")
 
 
 class CashIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     kind: str = pydantic.Field(..., pattern="^(in|out)$")
-    amount: Decimal
+    amount: MoneyIn
     reason: str = pydantic.Field(..., min_length=1, max_length=256)
 
 
 class CloseIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    counts: dict[str, Decimal] = pydantic.Field(..., description="counted amount per payment method code")
+    counts: dict[str, MoneyIn] = pydantic.Field(..., description="counted amount per payment method code")
     difference_reason: str | None = pydantic.Field(None, max_length=256)
 
 
 class RefundLineIn(pydantic.BaseModel):
-    product_id: int
-    quantity: Decimal
+    product_id: RowId
+    quantity: QuantityIn
 
 
 class RefundIn(pydantic.BaseModel):
@@ -197,7 +201,7 @@ class PosSaleCheckOut(pydantic.BaseModel):
 class PosRefusedRequestIn(pydantic.BaseModel):
     lines: list[dict] = pydantic.Field(..., min_length=1, max_length=500)
     payments: list[dict] = pydantic.Field(..., min_length=1, max_length=20)
-    customer_id: int | None = None
+    customer_id: RowId | None = None
 
 
 class PosAttentionIn(pydantic.BaseModel):
@@ -322,7 +326,8 @@ def product_json(product: Product, found: dict | None = None) -> dict:
 
 # --- registers and sessions ---------------------------------------------------------------
 
-@bp.endpoint("/registers", permission="pos.sell", auth=TILL, summary="Registers of the stores the user works at")
+@bp.endpoint("/registers", permission="pos.sell", auth=TILL, response=list[dict],
+             summary="Registers of the stores the user works at")
 def list_registers():
     user = till_user("pos.sell")
     stmt = sa.select(PosRegister).where(PosRegister.active.is_(True)).order_by(PosRegister.store_id, PosRegister.code)
@@ -339,7 +344,7 @@ def get_register(register_id):
 
 class RegisterIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    store_id: int = pydantic.Field(..., ge=1, le=2**31 - 1)
+    store_id: RowId
     code: str = pydantic.Field(..., min_length=1, max_length=16, pattern=r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*$",
                                description="unique within the store, e.g. 'T1'")
     name: str | None = pydantic.Field(None, max_length=128, description="default: the code")
@@ -441,7 +446,7 @@ def lookup(query: LookupQuery):
     return product_json(found["product"], found)
 
 
-@bp.endpoint("/registers/<int:register_id>/catalogue", permission="pos.sell", auth=TILL,
+@bp.endpoint("/registers/<int:register_id>/catalogue", permission="pos.sell", auth=TILL, response=list[dict],
              summary="Products with a barcode, for selling while offline")
 def catalogue(register_id):
     user = till_user("pos.sell")

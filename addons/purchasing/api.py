@@ -33,7 +33,8 @@ import pydantic
 import sqlalchemy as sa
 from flask import current_app, g
 
-from core.api import ApiBlueprint, Page, paginate
+from core.api import (ApiBlueprint, Count32, Page, PercentIn, QuantityIn, RowId, RowIdKey, RowIds, UnitPriceIn,
+                      paginate)
 from core.db import db
 from core.errors import NotFound
 from core.i18n import _
@@ -48,45 +49,45 @@ class _In(pydantic.BaseModel):
 
 
 class BreakIn(_In):
-    min_quantity: Decimal
-    unit_price: Decimal
+    min_quantity: QuantityIn
+    unit_price: UnitPriceIn
 
 
 class TermsIn(_In):
-    supplier_id: int
-    product_id: int
-    unit_price: Decimal
+    supplier_id: RowId
+    product_id: RowId
+    unit_price: UnitPriceIn
     supplier_code: str | None = pydantic.Field(None, max_length=64)
     supplier_name: str | None = pydantic.Field(None, max_length=256)
-    min_qty: Decimal = Decimal(0)
-    pack_size: Decimal = Decimal(1)
-    lead_time_days: int = 7
+    min_qty: QuantityIn = Decimal(0)
+    pack_size: QuantityIn = Decimal(1)
+    lead_time_days: Count32 = 7
     preferred: bool | None = None
     active: bool = True
     breaks: list[BreakIn] | None = None
 
 
 class TermsQuery(Page):
-    supplier_id: int | None = None
-    product_id: int | None = None
+    supplier_id: RowId | None = None
+    product_id: RowId | None = None
 
 
 class PreferredIn(_In):
-    supplier_id: int
+    supplier_id: RowId
 
 
 class OrderLineIn(_In):
-    product_id: int
-    quantity: Decimal
-    unit_price: Decimal | None = pydantic.Field(None, description="net; default: the supplier's price")
+    product_id: RowId
+    quantity: QuantityIn
+    unit_price: UnitPriceIn | None = pydantic.Field(None, description="net; default: the supplier's price")
     free_of_charge: bool = False
     description: str | None = pydantic.Field(None, max_length=256)
 
 
 class OrderIn(_In):
-    supplier_id: int
-    warehouse_id: int | None = None
-    store_id: int | None = pydantic.Field(None, description="deliver to this store's warehouse")
+    supplier_id: RowId
+    warehouse_id: RowId | None = None
+    store_id: RowId | None = pydantic.Field(None, description="deliver to this store's warehouse")
     order_date: dt.date | None = None
     supplier_ref: str | None = pydantic.Field(None, max_length=64)
     note: str | None = None
@@ -95,8 +96,8 @@ class OrderIn(_In):
 
 
 class LinePatch(_In):
-    quantity: Decimal | None = None
-    unit_price: Decimal | None = None
+    quantity: QuantityIn | None = None
+    unit_price: UnitPriceIn | None = None
     free_of_charge: bool | None = None
 
 
@@ -106,17 +107,17 @@ class CancelIn(_In):
 
 class OrderQuery(Page):
     state: str | None = None
-    supplier_id: int | None = None
-    store_id: int | None = None
-    warehouse_id: int | None = None
+    supplier_id: RowId | None = None
+    store_id: RowId | None = None
+    warehouse_id: RowId | None = None
     number: str | None = None
 
 
 class ReceiptLineIn(_In):
-    order_line_id: int | None = None
-    product_id: int | None = None
-    quantity: Decimal
-    damaged: Decimal = Decimal(0)
+    order_line_id: RowId | None = None
+    product_id: RowId | None = None
+    quantity: QuantityIn
+    damaged: QuantityIn = Decimal(0)
     close: bool = pydantic.Field(False, description="the supplier will not deliver the rest of the line")
 
 
@@ -129,24 +130,24 @@ class ReceiptIn(_In):
 
 
 class ReceiptQuery(Page):
-    order_id: int | None = None
-    supplier_id: int | None = None
-    store_id: int | None = None
+    order_id: RowId | None = None
+    supplier_id: RowId | None = None
+    store_id: RowId | None = None
 
 
 class BillLineIn(_In):
-    order_line_id: int | None = None
-    product_id: int | None = None
-    quantity: Decimal
-    unit_price: Decimal
-    tax_rate: Decimal | None = None
+    order_line_id: RowId | None = None
+    product_id: RowId | None = None
+    quantity: QuantityIn
+    unit_price: UnitPriceIn
+    tax_rate: PercentIn | None = None
     free_of_charge: bool = False
     description: str | None = pydantic.Field(None, max_length=256)
 
 
 class BillIn(_In):
-    supplier_id: int
-    order_id: int | None = None
+    supplier_id: RowId
+    order_id: RowId | None = None
     supplier_ref: str | None = pydantic.Field(None, max_length=64)
     bill_date: dt.date | None = None
     due_date: dt.date | None = None
@@ -157,7 +158,7 @@ class BillIn(_In):
 class BillFromReceiptsIn(_In):
     supplier_ref: str | None = pydantic.Field(None, max_length=64)
     bill_date: dt.date | None = None
-    prices: dict[int, Decimal] | None = pydantic.Field(None, description="product id -> billed unit price")
+    prices: dict[RowIdKey, UnitPriceIn] | None = pydantic.Field(None, description="product id -> billed unit price")
     post: bool = False
 
 
@@ -167,34 +168,34 @@ class ReleaseIn(_In):
 
 class BillQuery(Page):
     state: Literal["draft", "on_hold", "posted", "cancelled"] | None = None
-    supplier_id: int | None = None
-    order_id: int | None = None
+    supplier_id: RowId | None = None
+    order_id: RowId | None = None
 
 
 class RunIn(_In):
-    warehouse_ids: list[int] | None = None
+    warehouse_ids: RowIds | None = None
 
 
 class ProposalQuery(Page):
     action: Literal["buy", "transfer"] | None = None
-    supplier_id: int | None = None
-    warehouse_id: int | None = None
+    supplier_id: RowId | None = None
+    warehouse_id: RowId | None = None
 
 
 class ProposalPatch(_In):
-    quantity: Decimal | None = None
-    supplier_id: int | None = None
+    quantity: QuantityIn | None = None
+    supplier_id: RowId | None = None
     action: Literal["buy", "transfer"] | None = None
     selected: bool | None = None
 
 
 class ConvertIn(_In):
-    line_ids: list[int] | None = None
+    line_ids: RowIds | None = None
     confirm: bool = pydantic.Field(False, description="also confirm the new orders")
 
 
 class PerformanceQuery(_In):
-    supplier_id: int | None = None
+    supplier_id: RowId | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 

@@ -26,7 +26,7 @@ from typing import Literal
 import pydantic
 from flask import g
 
-from core.api import ApiBlueprint, Page, paginate
+from core.api import ApiBlueprint, Page, PercentIn, QuantityIn, RowId, UnitPriceIn, decimal_of, paginate
 from core.auth import user_can
 from core.db import db
 from core.errors import NotFound, PermissionDenied, ValidationError
@@ -34,25 +34,28 @@ from core.i18n import _
 
 from addons.sales import services
 from addons.sales.models import Order
+from addons.sales.money import Amount
+
+PaymentAmountIn = decimal_of(Amount)  # Numeric(14, 3): the 3-decimal currencies fit
 
 
 class LineIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
-    product_id: int
-    quantity: Decimal
-    unit_price: Decimal | None = pydantic.Field(None, description="tax-inclusive; needs sales.order.price")
-    discount: Decimal = pydantic.Field(Decimal("0"), description="percent off the line; needs sales.order.price "
+    product_id: RowId
+    quantity: QuantityIn
+    unit_price: UnitPriceIn | None = pydantic.Field(None, description="tax-inclusive; needs sales.order.price")
+    discount: PercentIn = pydantic.Field(Decimal("0"), description="percent off the line; needs sales.order.price "
                                                                   "unless 0")
 
 
 class OrderIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     channel: str
-    store_id: int
+    store_id: RowId
     lines: list[LineIn] = pydantic.Field(min_length=1)
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     fulfilment: Literal["carry_out", "pickup", "delivery"] = "carry_out"
-    pickup_store_id: int | None = None
+    pickup_store_id: RowId | None = None
     delivery_address: str | None = None
     external_ref: str | None = pydantic.Field(None, max_length=128)
     note: str | None = None
@@ -62,7 +65,7 @@ class OrderIn(pydantic.BaseModel):
 class PaymentIn(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid")
     method: str
-    amount: Decimal
+    amount: PaymentAmountIn
     reference: str | None = pydantic.Field(None, max_length=128)
 
 
@@ -78,9 +81,9 @@ class CancelIn(pydantic.BaseModel):
 
 class OrderQuery(Page):
     channel: str | None = None
-    store_id: int | None = None
+    store_id: RowId | None = None
     state: Literal["draft", "confirmed", "paid", "fulfilled", "cancelled"] | None = None
-    customer_id: int | None = None
+    customer_id: RowId | None = None
     fulfilment: Literal["carry_out", "pickup", "delivery"] | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -161,6 +164,11 @@ class PaymentMethodOut(pydantic.BaseModel):
     kind: str
     is_cash: bool
     needs_reference: bool
+
+
+class ChannelOut(pydantic.BaseModel):
+    code: str
+    label: str
 
 
 def order_out(order: Order) -> OrderOut:
@@ -249,11 +257,13 @@ def blueprint() -> ApiBlueprint:
     def cancel_order(order_id: int, body: CancelIn):
         return order_out(services.cancel_order(_order(order_id).id, body.reason))
 
-    @bp.endpoint("/payment-methods", permission="sales.order.read", summary="The active payment methods")
+    @bp.endpoint("/payment-methods", permission="sales.order.read", response=list[PaymentMethodOut],
+                 summary="The active payment methods")
     def list_payment_methods():
         return [PaymentMethodOut.model_validate(m, from_attributes=True) for m in services.payment_methods()]
 
-    @bp.endpoint("/channels", permission="sales.order.read", summary="The registered sales channels")
+    @bp.endpoint("/channels", permission="sales.order.read", response=list[ChannelOut],
+                 summary="The registered sales channels")
     def list_channels():
         return [{"code": c, "label": label} for c, label in sorted(services.channels().items())]
 

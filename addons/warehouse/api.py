@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
 import pydantic
 import sqlalchemy as sa
 from flask import g, request
 
-from core.api import ApiBlueprint, Page, page_of, paginate
+from core.api import ApiBlueprint, Count32, Page, QuantityIn, RowId, RowIds, page_of, paginate
 from core.db import db, utcnow
 from core.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from core.i18n import _
@@ -38,21 +38,21 @@ class AvailabilityOut(pydantic.BaseModel):
 
 
 class LineIn(pydantic.BaseModel):
-    product_id: int
-    quantity: Decimal
+    product_id: RowId
+    quantity: QuantityIn
 
 
 class TransferIn(pydantic.BaseModel):
-    from_warehouse_id: int
-    to_warehouse_id: int
+    from_warehouse_id: RowId
+    to_warehouse_id: RowId
     lines: list[LineIn] = pydantic.Field(min_length=1)
     note: str | None = None
 
 
 class ReceiveLineIn(pydantic.BaseModel):
-    product_id: int
-    received: Decimal
-    damaged: Decimal = Decimal(0)
+    product_id: RowId
+    received: QuantityIn
+    damaged: QuantityIn = Decimal(0)
 
 
 class ReceiveIn(pydantic.BaseModel):
@@ -80,15 +80,15 @@ class TransferOut(pydantic.BaseModel):
 
 
 class CountIn(pydantic.BaseModel):
-    warehouse_id: int
-    location_id: int | None = None
-    category_id: int | None = None
+    warehouse_id: RowId
+    location_id: RowId | None = None
+    category_id: RowId | None = None
 
 
 class CountedIn(pydantic.BaseModel):
-    product_id: int | None = None
+    product_id: RowId | None = None
     barcode: str | None = None
-    counted: Decimal
+    counted: QuantityIn
 
 
 class CountLinesIn(pydantic.BaseModel):
@@ -117,11 +117,11 @@ class CountOut(pydantic.BaseModel):
 
 
 class ReservationIn(pydantic.BaseModel):
-    product_id: int
-    store_id: int
-    quantity: Decimal
+    product_id: RowId
+    store_id: RowId
+    quantity: QuantityIn
     source: str = pydantic.Field(min_length=1, max_length=64)
-    expires_in_minutes: int | None = pydantic.Field(None, ge=1, le=60 * 24 * 30)
+    expires_in_minutes: Count32 | None = pydantic.Field(None, ge=1, le=60 * 24 * 30)
 
 
 class ReservationOut(pydantic.BaseModel):
@@ -136,8 +136,8 @@ class ReservationOut(pydantic.BaseModel):
 class ValuationQuery(pydantic.BaseModel):
     as_of: dt.date | None = pydantic.Field(None, description="Up to the end of this local business day "
                                                             "(YYYY-MM-DD); without it, the stock now")
-    warehouse_id: int | None = None
-    store_id: int | None = None
+    warehouse_id: RowId | None = None
+    store_id: RowId | None = None
 
 
 class ValuationRowOut(pydantic.BaseModel):
@@ -159,8 +159,8 @@ class ValuationOut(pydantic.BaseModel):
 
 
 class AverageCostQuery(pydantic.BaseModel):
-    product_id: int | None = None
-    warehouse_id: int | None = None
+    product_id: RowId | None = None
+    warehouse_id: RowId | None = None
 
 
 class AverageCostOut(pydantic.BaseModel):
@@ -227,7 +227,7 @@ class WarehouseOut(pydantic.BaseModel):
 
 class WarehouseQuery(Page):
     kind: Literal["store", "central"] | None = None
-    store_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
+    store_id: RowId | None = None
     active: bool | None = None
 
 
@@ -258,8 +258,6 @@ def _warehouse_routes(bp: ApiBlueprint) -> None:
 # --- till sales short of stock: the store's choice and the negative-stock exceptions -------
 # (what the admin's Warehouses form and Negative stock list do, through the API)
 
-_DB_ID = pydantic.Field(ge=1, le=2**31 - 1)
-
 
 class TillShortStockIn(pydantic.BaseModel):
     policy: Literal["record", "refuse"] = pydantic.Field(
@@ -274,8 +272,8 @@ class TillShortStockOut(pydantic.BaseModel):
 
 
 class NegativeStockQuery(Page):
-    store_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
-    warehouse_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1)
+    store_id: RowId | None = None
+    warehouse_id: RowId | None = None
     state: Literal["open", "resolved"] | None = None
 
 
@@ -303,7 +301,7 @@ class ResolveNegativeIn(pydantic.BaseModel):
 
 
 class ProposeCountIn(pydantic.BaseModel):
-    ids: list[Annotated[int, _DB_ID]] = pydantic.Field(min_length=1, max_length=500,
+    ids: RowIds = pydantic.Field(min_length=1, max_length=500,
                                                        description="negative-stock exception ids")
 
 

@@ -9,10 +9,14 @@ generated from the same schemas that validate requests.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import wraps
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
 
 import pydantic
 import sqlalchemy as sa
@@ -21,13 +25,80 @@ from werkzeug.exceptions import HTTPException
 
 from core.auth import csrf, login_manager, user_can
 from core.auth.models import ApiToken, hash_token
-from core.db import db, take_write_lock, utcnow, write_lock_held
+from core.db import Money, Quantity, UnitPrice, db, take_write_lock, utcnow, write_lock_held
 from core.errors import O2OError
+from core.i18n import _
 from core.timeutil import iso
 
 API_PREFIX = "/api/v1"
 PROBLEM_TYPE_BASE = "https://o2o.invalid/problems/"
-MAX_ROW_ID = 2**31 - 1  # id columns are 32-bit integers on every database
+INT32_MAX = 2**31 - 1  # sa.Integer is 32-bit on PostgreSQL (SQLite would take more, PostgreSQL crashes)
+MAX_ROW_ID = INT32_MAX  # id columns are 32-bit integers on every database
+MAX_JSON_DEPTH = 32  # no body of this API nests deeper than a handful of levels
+# query parameters every route ignores: a cache buster ("_", as jQuery sends it)
+IGNORED_QUERY_PARAMS = frozenset({"_"})
+
+
+# --- input types shared by every schema ------------------------------------------------
+# Every number a request carries is bounded by the column it ends in, so it is refused with
+# a 422 naming the field (and documented in OpenAPI), never a database overflow (a 500 on
+# PostgreSQL: "integer out of range", "numeric field overflow"). tests/core/test_api_hardening
+# walks every registered schema and fails on an id, int or Decimal field without its bound.
+# Integers are strict in bodies (JSON 5, not "5" nor 5.5 nor true, as documented); query
+# strings are parsed from their text.
+
+RowId = Annotated[int, pydantic.Field(strict=True, ge=1, le=MAX_ROW_ID)]
+"""A row's id in a body or query (id columns are 32-bit)."""
+RowIds = list[RowId]
+RowIdKey = Annotated[int, pydantic.Field(ge=1, le=MAX_ROW_ID)]
+"""An id as a JSON object's key (a string holding the number)."""
+Int32 = Annotated[int, pydantic.Field(strict=True, ge=-INT32_MAX - 1, le=INT32_MAX)]
+"""Any other integer that ends in an Integer column."""
+Count32 = Annotated[int, pydantic.Field(strict=True, ge=0, le=INT32_MAX)]
+"""A count, minutes, days...: non-negative, 32-bit."""
+
+_DECIMAL_TEXT = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+_DECIMAL_RE = re.compile(_DECIMAL_TEXT)
+
+
+def _decimal_text(value):
+    """A decimal sent as text must look like one: not ' 1', '1_000', 'NaN' (what
+    Python's Decimal would also take), so the documented pattern is the whole truth."""
+    if isinstance(value, bool):
+        raise ValueError(_('a decimal is a number or a string like "12.50", not true or false'))
+    if isinstance(value, str) and not _DECIMAL_RE.match(value):
+        raise ValueError(_('a decimal is a number or a string like "12.50"'))
+    return value
+
+
+def decimal_type(precision: int, scale: int, *, ge=None, le=None, gt=None):
+    """A Decimal input that fits ``Numeric(precision, scale)``: at most ``precision -
+    scale`` digits before the point and ``scale`` after (more is refused, not rounded),
+    sent as a JSON number or string, and so documented."""
+    limit = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
+    low = Decimal(ge) if ge is not None else Decimal(gt) if gt is not None else -limit
+    high = min(Decimal(le), limit) if le is not None else limit
+    number: dict = {"type": "number", "maximum": float(high)}
+    number["exclusiveMinimum" if gt is not None else "minimum"] = float(low)
+    schema = {"anyOf": [number, {"type": "string", "pattern": _DECIMAL_TEXT}],
+              "description": f"a decimal (number or string) with at most {precision - scale} digits before "
+                             f"the point and {scale} after, from {low} to {high}"}
+    return Annotated[Decimal, pydantic.BeforeValidator(_decimal_text),
+                     pydantic.Field(max_digits=precision, decimal_places=scale, ge=ge, le=le, gt=gt,
+                                    allow_inf_nan=False),
+                     pydantic.WithJsonSchema(schema, mode="validation")]
+
+
+def decimal_of(column_type, **bounds):
+    """``decimal_type`` of one of core's column types (``Money``, ``UnitPrice``, ``Quantity``)."""
+    return decimal_type(column_type.precision, column_type.scale, **bounds)
+
+
+MoneyIn = decimal_of(Money)
+UnitPriceIn = decimal_of(UnitPrice)
+QuantityIn = decimal_of(Quantity)
+PercentIn = decimal_type(7, 4, ge=0, le=100)
+"""A percentage (a discount, a tax rate): Numeric(7, 4), 0 to 100."""
 
 
 class ApiProblem(Exception):
@@ -141,14 +212,109 @@ def _validation_problem(exc: pydantic.ValidationError, where: str):
 
 
 def _has_nul(value) -> bool:
-    """A NUL character anywhere in a JSON value (PostgreSQL cannot store one in text)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """A NUL character anywhere in a JSON value (PostgreSQL cannot store one in text).
+    Iterative: a deeply nested value is no RecursionError."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
     return False
+
+
+def json_depth(value) -> int:
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar: 0), iteratively."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest  # enough to refuse it: no need to walk the rest
+        todo.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _too_deep() -> str:
+    return _("The JSON body nests too deeply (at most %(depth)s levels).", depth=MAX_JSON_DEPTH)
+
+
+def _malformed(detail: str) -> ApiProblem:
+    return ApiProblem(400, "Malformed body", detail, PROBLEM_TYPE_BASE + "malformed-body")
+
+
+def read_json_body():
+    """The request's JSON body, parsed: a 400 problem when it is not JSON, not sent as
+    application/json, or nested deeper than ``MAX_JSON_DEPTH`` (Python's parser would
+    raise RecursionError on a very deep one); a 422 when a string holds a NUL. A body
+    beyond MAX_CONTENT_LENGTH raises werkzeug's 413, answered as a problem too."""
+    if not request.is_json:
+        raise _malformed(_("The request body must be a JSON object sent with 'Content-Type: application/json'."))
+    raw = request.get_data(cache=True)
+    try:
+        payload = json.loads(raw)
+    except RecursionError:
+        raise _malformed(_too_deep()) from None
+    except ValueError:  # also a UnicodeDecodeError: bytes that are no UTF-8/16/32 text
+        raise _malformed(_("The request body is not valid JSON.")) from None
+    if json_depth(payload) > MAX_JSON_DEPTH:
+        raise _malformed(_too_deep())
+    if _has_nul(payload):
+        raise _nul_problem()
+    return payload
+
+
+def _annotation_is(annotation, kind) -> bool:
+    """``annotation`` is ``kind`` or ``kind | None`` (Annotated metadata looked through)."""
+    if typing.get_origin(annotation) is Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return len(args) == 1 and _annotation_is(args[0], kind)
+    return annotation is kind
+
+
+_QUERY_FIELDS: dict = {}
+
+
+def _query_fields(model) -> tuple[frozenset, frozenset]:
+    """A query model's parameter names, and those of them that are booleans."""
+    if model not in _QUERY_FIELDS:
+        names, bools = set(), set()
+        for name, info in model.model_fields.items():
+            names.add(info.alias or name)
+            if _annotation_is(info.annotation, bool):
+                bools.add(info.alias or name)
+        _QUERY_FIELDS[model] = frozenset(names), frozenset(bools)
+    return _QUERY_FIELDS[model]
+
+
+def validate_query(model, allowed_extra=frozenset()):
+    """The query string as ``model``: unknown parameters are refused (a typo'd filter
+    would otherwise silently list everything), except ``IGNORED_QUERY_PARAMS`` and
+    ``allowed_extra``; a boolean is exactly ``true`` or ``false``, as documented."""
+    names, bools = _query_fields(model)
+    errors = [{"location": "query", "field": key or "(empty name)", "message": _("unknown query parameter")}
+              for key in request.args if key not in names and key not in IGNORED_QUERY_PARAMS
+              and key not in allowed_extra]
+    args = request.args.to_dict()
+    errors += [{"location": "query", "field": key, "message": _("must be true or false")}
+               for key in bools if key in args and args[key] not in ("true", "false")]
+    if errors:
+        raise ApiProblem(422, "Invalid input", "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                         PROBLEM_TYPE_BASE + "validation", errors=errors)
+    try:
+        return model.model_validate_strings(args)
+    except pydantic.ValidationError as exc:
+        raise _validation_problem(exc, "query") from None
 
 
 def _nul_problem() -> ApiProblem:
@@ -190,6 +356,8 @@ class ApiBlueprint(Blueprint):
         (default: JSON; a rule ending in .pdf, .html or .csv: that file type)."""
         if public and auth is not None:
             raise ValueError(f"route {rule}: a public route has no authentication")
+        # the web till may send its CSRF token as a query parameter (see addons.pos.api)
+        extra_query = frozenset({"csrf_token"}) if auth is not None and "session" in auth.schemes else frozenset()
         if media_type is None:
             last = rule.rsplit("/", 1)[-1]
             media_type = _MEDIA_TYPES.get(last.rpartition(".")[2] if "." in last else "", "application/json")
@@ -222,22 +390,13 @@ class ApiBlueprint(Blueprint):
                             raise ApiProblem(404, "Not found", f"There is nothing with {name} {value}.",
                                              PROBLEM_TYPE_BASE + "not-found")
                     if body is not None:
-                        payload = request.get_json(silent=True) if request.is_json else None
-                        if payload is None:
-                            raise ApiProblem(400, "Malformed body", "The request body must be a JSON object "
-                                             "sent with 'Content-Type: application/json'.",
-                                             PROBLEM_TYPE_BASE + "malformed-body")
-                        if _has_nul(payload):
-                            raise _nul_problem()
+                        payload = read_json_body()
                         try:
                             kwargs["body"] = body.model_validate(payload)
                         except pydantic.ValidationError as exc:
                             raise _validation_problem(exc, "body") from None
                     if query is not None:
-                        try:
-                            kwargs["query"] = query.model_validate(request.args.to_dict())
-                        except pydantic.ValidationError as exc:
-                            raise _validation_problem(exc, "query") from None
+                        kwargs["query"] = validate_query(query, extra_query)
                     result = view(*args, **kwargs)
                     db.session.commit()
                 except ApiProblem as exc:
@@ -286,7 +445,7 @@ class ApiBlueprint(Blueprint):
 
 class Page(pydantic.BaseModel):
     """Pagination query parameters shared by every list (subclass it to add filters).
-    Unknown query parameters are ignored (cache busters, say)."""
+    An unknown query parameter is refused (422), but for the cache buster ``_``."""
 
     page: int = pydantic.Field(1, ge=1, le=1_000_000, description="1-based page number")
     per_page: int = pydantic.Field(50, ge=1, le=500, description="items per page (at most 500)")

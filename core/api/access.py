@@ -12,7 +12,7 @@ import pydantic
 import sqlalchemy as sa
 from flask import g
 
-from core.api import ApiBlueprint, Page, contains, page_of, paginate
+from core.api import ApiBlueprint, Page, RowId, contains, page_of, paginate
 from core.auth.models import Role, User
 from core.services import access as svc
 
@@ -70,7 +70,7 @@ class UserOut(pydantic.BaseModel):
 class UserQuery(Page):
     q: str | None = pydantic.Field(None, max_length=64, description="user name, name or e-mail contains")
     active: bool | None = None
-    role_id: int | None = pydantic.Field(None, ge=1, le=2**31 - 1, description="only users with this role")
+    role_id: RowId | None = pydantic.Field(None, description="only users with this role")
 
 
 def role_out(role: Role) -> RoleOut:

@@ -8,14 +8,14 @@ import pydantic
 import sqlalchemy as sa
 from flask import g
 
-from core.api import ApiBlueprint, Page, contains, page_of, paginate
-from core.db import db
+from core.api import ApiBlueprint, Page, RowId, contains, decimal_of, decimal_type, page_of, paginate
+from core.db import UnitPrice, db
 from core.errors import NotFound
 from core.models import Category, Partner, Product, Store, Tax
 from core.services import master as svc
 
 Str = Annotated[str, pydantic.StringConstraints(strip_whitespace=True)]
-Price = Annotated[Decimal, pydantic.Field(ge=0, max_digits=14, decimal_places=4)]
+Price = decimal_of(UnitPrice, ge=0)  # list price, cost: the UnitPrice columns
 
 
 class _In(pydantic.BaseModel):
@@ -49,8 +49,8 @@ class StoreQuery(Page):
 
 
 StoreCode = Annotated[Str, pydantic.Field(min_length=1, max_length=16, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-Latitude = Annotated[Decimal, pydantic.Field(ge=-90, le=90, max_digits=9, decimal_places=6)]
-Longitude = Annotated[Decimal, pydantic.Field(ge=-180, le=180, max_digits=9, decimal_places=6)]
+Latitude = decimal_type(9, 6, ge=-90, le=90)
+Longitude = decimal_type(9, 6, ge=-180, le=180)
 
 
 class StoreIn(_In):
@@ -89,7 +89,7 @@ class TaxOut(pydantic.BaseModel):
     active: bool
 
 
-Rate = Annotated[Decimal, pydantic.Field(ge=0, le=100, max_digits=7, decimal_places=4, description="percent")]
+Rate = decimal_type(7, 4, ge=0, le=100)  # percent
 
 
 class TaxIn(_In):
@@ -190,7 +190,7 @@ class ProductIn(_In):
         None, description="EAN-13, UPC-A or EAN-8 with a correct check digit")
     name: Annotated[Str, pydantic.Field(min_length=1, max_length=256)]
     description: str | None = None
-    category_id: int | None = None
+    category_id: RowId | None = None
     category: Str | None = pydantic.Field(None, description="category path, e.g. 'Food / Dairy' "
                                                             "(instead of category_id)")
     unit: Annotated[Str, pydantic.Field(min_length=1, max_length=16)] = pydantic.Field(
@@ -213,7 +213,7 @@ class ProductPatch(ProductIn):
 
 class ProductQuery(Page):
     q: str | None = pydantic.Field(None, description="SKU or barcode equals, or name contains")
-    category_id: int | None = pydantic.Field(None, description="this category and its subcategories")
+    category_id: RowId | None = pydantic.Field(None, description="this category and its subcategories")
     active: bool | None = None
 
 
@@ -226,7 +226,7 @@ class CategoryOut(pydantic.BaseModel):
 
 CategoryName = Annotated[Str, pydantic.Field(min_length=1, max_length=128, pattern=r"^[^/]*$",
                                              description="no '/' (it separates levels in a path)")]
-CategoryId = Annotated[int, pydantic.Field(ge=1, le=2**31 - 1)]
+CategoryId = RowId
 
 
 class CategoryIn(_In):
@@ -242,7 +242,7 @@ class CategoryPatch(_In):
 
 class CategoryQuery(Page):
     q: str | None = pydantic.Field(None, max_length=128, description="name contains")
-    parent_id: int | None = pydantic.Field(None, description="only the direct children of this category")
+    parent_id: RowId | None = pydantic.Field(None, description="only the direct children of this category")
     top_level: bool | None = pydantic.Field(None, description="true: only categories without a parent")
 
 

@@ -34,9 +34,12 @@ PROBLEM_SCHEMA = {
     "required": ["type", "title", "status"],
 }
 
-_STATUS_TEXT = {400: "Malformed request body", 401: "Missing, unknown, revoked or expired token",
-                403: "The token's user lacks the permission", 404: "Not found",
-                409: "Conflict with existing data", 422: "Invalid input (field errors)",
+_STATUS_TEXT = {400: "Malformed request body (not JSON, or nested too deeply)",
+                401: "Missing, unknown, revoked or expired token",
+                403: "The token's user lacks the permission", 404: "Not found (the path's record, or one the "
+                                                                   "request refers to)",
+                409: "Conflict with existing data or the record's state", 413: "Request body too large",
+                422: "Invalid input (field errors, an unknown query parameter, a refused value)",
                 500: "Unexpected error"}
 
 
@@ -149,20 +152,40 @@ def openapi_path(rule: str) -> tuple[str, list[dict]]:
     return _CONVERTER.sub(lambda m: "{" + m.group(2) + "}", rule), params
 
 
-def _problem_responses(doc) -> dict:
+def _problem_responses(doc, method: str) -> dict:
+    """The problems an operation can answer: whatever the shell maps a service's refusal to
+    (core.errors: not found, conflict, invalid) wherever the request carries input."""
     codes = [500]
+    has_input = doc.body is not None or doc.query is not None or "<" in doc.rule
     if doc.body is not None:
-        codes += [400, 422, 409]
-    if doc.query is not None:
-        codes.append(422)
-    if "{" in doc.rule or "<" in doc.rule:
-        codes.append(404)
+        codes += [400, 413]
+    if has_input:
+        codes += [404, 422]
+    if method != "GET" and not doc.public:
+        codes.append(409)
     if not doc.public:
         codes.append(401)
-        if doc.permission:
+        if doc.permission or doc.auth is not None:
             codes.append(403)
     ref = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     return {str(c): {"description": _STATUS_TEXT[c], "content": ref} for c in sorted(set(codes))}
+
+
+def _query_schema(prop: dict) -> dict:
+    """A query parameter's schema: a parameter is sent or not, never JSON null, so
+    ``X | None`` documents as ``X`` (with its default); a boolean is the text true/false."""
+    schema = {k: v for k, v in prop.items() if k != "description"}
+    alternatives = schema.get("anyOf")
+    if alternatives and any(a.get("type") == "null" for a in alternatives):
+        rest = [a for a in alternatives if a.get("type") != "null"]
+        schema.pop("anyOf")
+        if len(rest) == 1:
+            schema.update(rest[0])
+        elif rest:
+            schema["anyOf"] = rest
+        if schema.get("default", "") is None:
+            schema.pop("default")
+    return schema
 
 
 def _security(doc) -> list[dict]:
@@ -214,7 +237,7 @@ def build_openapi(app, blueprints) -> dict:
                     qschema = components[qschema["$ref"].rsplit("/", 1)[1]]
                 for name, prop in qschema.get("properties", {}).items():
                     param = {"name": name, "in": "query", "required": name in qschema.get("required", []),
-                             "schema": {k: v for k, v in prop.items() if k != "description"}}
+                             "schema": _query_schema(prop)}
                     if prop.get("description"):
                         param["description"] = prop["description"]
                     params.append(param)
@@ -230,7 +253,7 @@ def build_openapi(app, blueprints) -> dict:
                     "summary": doc.summary or doc.endpoint, "tags": doc.tags, "parameters": params,
                     "description": _description(doc),
                     "responses": {str(doc.status): {"description": "OK", "content": {doc.media_type: {
-                        "schema": answer}}}, **_problem_responses(doc)},
+                        "schema": answer}}}, **_problem_responses(doc, method)},
                     "security": _security(doc),
                 }
                 if doc.permission:
@@ -249,7 +272,8 @@ def build_openapi(app, blueprints) -> dict:
                  "description": "Errors are RFC 9457 problem documents (application/problem+json). "
                                 "Authenticate with 'Authorization: Bearer <token>'. Each operation names "
                                 "the permission it needs in `x-permission`. Schemas are named by the "
-                                "addon that defines them (`sales.OrderIn`)."},
+                                "addon that defines them (`sales.OrderIn`). An unknown query "
+                                "parameter is refused (422), except `_` (a cache buster)."},
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": components, "securitySchemes": {
