@@ -5,10 +5,10 @@ import logging
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import redirect, url_for
+from flask import redirect, request, url_for
 
 from core import config as config_mod
-from core.db import configure_engine, db
+from core.db import configure_engine, db, take_write_lock
 from core.cache import install as install_config_cache
 from core.events import install_event_listeners
 from core.http_security import HardenedFlask, init_http_security
@@ -42,6 +42,16 @@ def create_app(config: dict | None = None, *, addons: list[str] | None = None) -
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+
+    @app.before_request
+    def _changes_wait_their_turn():
+        # SQLite: a request that changes data takes the write lock before it reads anything
+        # (its login user, its token), so it waits its turn (busy timeout) instead of failing
+        # with 'database is locked' when another request commits between its first read and
+        # its first write (a stale snapshot cannot take the lock). Admin forms, the login,
+        # the till and the API alike. PostgreSQL: nothing (row locks).
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            take_write_lock()
     install_audit_listener()
     install_event_listeners()
     install_config_cache()

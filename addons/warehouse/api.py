@@ -534,7 +534,9 @@ def blueprint() -> ApiBlueprint:
                  response=CountOut, summary="Import counted quantities from a scanner CSV (text/csv body)")
     def import_count(count_id: int):
         _count(count_id)
-        services.import_count_csv(count_id, request.get_data(as_text=True))
+        # the upload stream, read line by line: a sheet that is not UTF-8 is refused with its
+        # line (decoding the whole body first replaced bad bytes silently)
+        services.import_count_csv(count_id, request.stream)
         return _count_out(_count(count_id))
 
     @bp.endpoint("/counts/<int:count_id>/validate", methods=["POST"], permission="warehouse.count.validate",

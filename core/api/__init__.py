@@ -366,12 +366,7 @@ class ApiBlueprint(Blueprint):
             @wraps(view)
             def wrapped(*args, **kwargs):
                 try:
-                    if request.method not in ("GET", "HEAD", "OPTIONS"):
-                        # SQLite: a change takes the write lock before it reads anything, so it
-                        # waits its turn (busy timeout) instead of failing with 'database is
-                        # locked' when another request commits between its reads and its first
-                        # write (as the till routes do). PostgreSQL: nothing.
-                        take_write_lock()
+                    # (a change request holds SQLite's write lock already: core.app takes it first)
                     if auth is not None:
                         g.api_user = auth.authenticate(permission)
                     elif not public:

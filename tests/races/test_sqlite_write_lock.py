@@ -24,10 +24,10 @@ def intruder(fresh_database):
     where the request already holds the write lock, it cannot, and gives up at once)."""
     from core.db import db
     path = fresh_database[len("sqlite:///"):]
-    fired = []
+    fired, watched = [], ["api_token"]
 
     def after(conn, cursor, statement, params, context, executemany):
-        if fired or not statement.lstrip().upper().startswith("SELECT") or "FROM api_token" not in statement:
+        if fired or not statement.lstrip().upper().startswith("SELECT") or f"FROM {watched[0]}" not in statement:
             return
         fired.append(True)
         other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
@@ -39,7 +39,8 @@ def intruder(fresh_database):
         finally:
             other.close()
 
-    def arm(app):
+    def arm(app, table="api_token"):
+        watched[0] = table
         with app.app_context():
             sa.event.listen(db.engine, "after_cursor_execute", after)
         return fired
@@ -74,3 +75,20 @@ def test_a_read_request_that_records_the_token_use_does_not_fail(fresh_database,
         assert used is not None  # the token's use was still recorded
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_back_office_login_waits_for_the_write_lock_instead_of_failing(fresh_database, intruder):
+    """Not only the API: a form post (here the login, which reads the failure counts and the
+    user, then clears the failures) takes the lock before its first read too (core.app)."""
+    import re
+    seed(fresh_database, stock=1)
+    app = app_for(fresh_database)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    fired = intruder(app, table="user_account")
+    r = client.post("/login", data={"csrf_token": token, "username": "race_web",
+                                    "password": "correct horse battery"})
+    assert fired[:1] == [True]
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    assert fired[1] != "committed", fired

@@ -101,3 +101,17 @@ def test_a_big_sheet_is_read_line_by_line(wh, sheet):
     # several times that); read line by line, a small fraction of it is ever held
     assert peak < len(data) / 4, (peak, len(data))
     assert counted(count) == [D(250_000)]
+
+
+def test_the_api_refuses_a_latin1_sheet_with_its_line(wh, sheet, api_client):
+    count, _clerk = sheet
+    api = api_client("warehouse.count.import", "warehouse.count.read", stores=[wh.store_a])
+    data = f"barcode,counted\n{BARCODE},3\n".encode() + "caf\u00e9,1\n".encode("latin-1")
+    r = api.post(f"/api/v1/stock/counts/{count.id}/import", data=data, content_type="text/csv")
+    assert r.status_code == 422, r.get_data(as_text=True)
+    assert "Line 3 is not UTF-8 text" in r.get_json()["detail"]
+    assert counted(count) == [None]
+    r = api.post(f"/api/v1/stock/counts/{count.id}/import", data=f"barcode,counted\n{BARCODE},3\n".encode(),
+                 content_type="text/csv")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert counted(count) == [D(3)]
