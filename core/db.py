@@ -342,3 +342,22 @@ def take_write_lock(session=None) -> None:
                 conn.exec_driver_sql("UPDATE system_counter SET value = value WHERE 0")
                 conn.info[_WRITE_LOCKED] = True
     session.info[_WRITE_LOCKED] = session.get_transaction()
+
+
+def has_nul(value) -> bool:
+    """A NUL character anywhere in ``value`` (text, or lists, tuples and dicts of them, keys
+    included): PostgreSQL cannot store one in text, so input carrying one is refused before
+    it reaches the database (API bodies and queries, admin forms). Iterative: a deeply
+    nested value is no RecursionError."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            todo.extend(item)
+    return False

@@ -24,7 +24,7 @@ from wtforms import fields as wtf_fields
 from core.admin.converters import FilterConverter, ModelConverter
 from core import csvio
 from core.auth import user_can
-from core.db import Money, Quantity, UnitPrice, db
+from core.db import Money, Quantity, UnitPrice, db, has_nul
 from core.errors import O2OError
 from core.i18n import _, format_timestamp, lazy_translate
 
@@ -51,14 +51,6 @@ def _all_fields(form, model=None):
 
 def _columns(model) -> dict:
     return {prop.key: prop.columns[0] for prop in sa.inspect(model).column_attrs if len(prop.columns) == 1}
-
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def _numeric_problem(column_type, value):
@@ -97,7 +89,7 @@ class AdminForm(BaseForm):
         valid = super().validate(extra_validators)
         columns_of: dict = {}
         for field, model in _all_fields(self, self.storable_model):
-            if _has_nul(field.data) or _has_nul(getattr(field, "raw_data", None)):
+            if has_nul(field.data) or has_nul(getattr(field, "raw_data", None)):
                 message = _("Remove the NUL character (a zero byte): it cannot be stored.")
                 if message not in field.errors:  # an inline row's own form said it already
                     field.errors = [*field.errors, message]

@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 
 from core.auth import csrf, login_manager, user_can
 from core.auth.models import ApiToken, hash_token
-from core.db import Money, Quantity, UnitPrice, db, take_write_lock, utcnow, write_lock_held
+from core.db import Money, Quantity, UnitPrice, db, has_nul, take_write_lock, utcnow, write_lock_held
 from core.errors import O2OError
 from core.i18n import _
 from core.timeutil import iso
@@ -211,23 +211,6 @@ def _validation_problem(exc: pydantic.ValidationError, where: str):
                       PROBLEM_TYPE_BASE + "validation", errors=errors)
 
 
-def _has_nul(value) -> bool:
-    """A NUL character anywhere in a JSON value (PostgreSQL cannot store one in text).
-    Iterative: a deeply nested value is no RecursionError."""
-    todo = [value]
-    while todo:
-        item = todo.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return True
-        elif isinstance(item, dict):
-            todo.extend(item.keys())
-            todo.extend(item.values())
-        elif isinstance(item, list):
-            todo.extend(item)
-    return False
-
-
 def json_depth(value) -> int:
     """How deeply arrays and objects nest in a parsed JSON value (a scalar: 0), iteratively."""
     deepest, todo = 0, [(value, 1)]
@@ -267,7 +250,7 @@ def read_json_body():
         raise _malformed(_("The request body is not valid JSON.")) from None
     if json_depth(payload) > MAX_JSON_DEPTH:
         raise _malformed(_too_deep())
-    if _has_nul(payload):
+    if has_nul(payload):
         raise _nul_problem()
     return payload
 
@@ -376,8 +359,8 @@ class ApiBlueprint(Blueprint):
                         if permission and not user_can(user, permission):
                             raise ApiProblem(403, "Forbidden", f"This needs the permission '{permission}'.",
                                              PROBLEM_TYPE_BASE + "forbidden", permission=permission)
-                    if any(_has_nul(v) for v in kwargs.values()) or \
-                            any(_has_nul(k) or _has_nul(v) for k, v in request.args.items(multi=True)):
+                    if any(has_nul(v) for v in kwargs.values()) or \
+                            any(has_nul(k) or has_nul(v) for k, v in request.args.items(multi=True)):
                         raise _nul_problem()
                     for name, value in kwargs.items():
                         if isinstance(value, int) and not 0 <= value <= MAX_ROW_ID:
