@@ -17,6 +17,7 @@ import urllib.parse
 
 import jsonschema
 import pytest
+from werkzeug.datastructures import MultiDict
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402  (schemathesis brings hypothesis)
@@ -137,27 +138,41 @@ def _wire_value(text: str, schema: dict):
     return text
 
 
-def _negative_only_before_sending(case) -> bool:
-    """Schemathesis's negative query data that is valid once sent: a query parameter
-    travels as text, so a 'wrong type' string "1" for an integer, or false for a string,
-    is on the wire exactly a valid value (the server cannot tell, nor should it)."""
+def _negative_only_before_sending(case, sent_args) -> bool:
+    """Schemathesis's negative data that is valid once sent. A query parameter travels as
+    text, so a 'wrong type' string "1" for an integer, or false for a string, is on the wire
+    exactly a valid value (the server cannot tell, nor should it). An extra header on an
+    operation that documents none is no input at all (proxies and browsers add headers;
+    no server refuses them)."""
     meta = case.meta
-    if meta is None or not meta.query or not meta.query.is_negative or not case.query:
+    if meta is None:
         return False
-    if any(part is not None and part.is_negative for part in (meta.body, meta.path_parameters, meta.headers,
-                                                             meta.cookies)):
+    raw_params = case.operation.definition.raw.get("parameters", [])
+
+    def negative(part) -> bool:
+        return part is not None and part.is_negative
+    # schemathesis labels every part negative, also those the operation does not have
+    if negative(meta.body) or (negative(meta.cookies) and case.cookies) or \
+            (negative(meta.path_parameters) and any(p["in"] == "path" for p in raw_params)):
         return False
-    params = {p["name"]: p for p in case.operation.definition.raw.get("parameters", []) if p["in"] == "query"}
+    if negative(meta.headers) and any(p["in"] == "header" for p in raw_params):
+        return False
+    if not negative(meta.query):
+        return True  # only headers were made negative: see above
+    # judge what went on the wire (an empty list or dict is sent as nothing at all, a
+    # string as itself), not the Python value schemathesis generated
+    if sent_args is None:
+        return False  # what was sent is unknown: keep the check
+    wire = sent_args
+    params = {p["name"]: p for p in raw_params if p["in"] == "query"}
     sent = {}
-    for key, value in case.query.items():
+    for key in wire.keys():
         if key not in params:
             return False  # an unknown parameter: really negative
-        if value is None:
-            continue  # not sent at all
-        if isinstance(value, (list, dict)):
-            return False
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        sent[key] = _wire_value(text, params[key]["schema"])
+        values = wire.getlist(key)
+        if len(values) > 1 and params[key]["schema"].get("type") != "array":
+            return False  # one value documented, several sent
+        sent[key] = _wire_value(values[0], params[key]["schema"])
     missing = [name for name, p in params.items() if p.get("required") and name not in sent]
     return not missing and all(jsonschema.Draft202012Validator(params[k]["schema"]).is_valid(v)
                                for k, v in sent.items())
@@ -169,7 +184,10 @@ def _run(case):
     checks = CHECKS
     # an operation without any input has no negative data: schemathesis still labels its
     # (valid) cases negative under pytest (the CLI skips them)
-    if not (raw.get("parameters") or "requestBody" in raw) or _negative_only_before_sending(case):
+    # the query as it went on the wire
+    sent_args = MultiDict(urllib.parse.parse_qsl(urllib.parse.urlsplit(response.request.url).query,
+                                                 keep_blank_values=True))
+    if not (raw.get("parameters") or "requestBody" in raw) or _negative_only_before_sending(case, sent_args):
         checks = tuple(c for c in CHECKS if c is not negative_data_rejection)
     case.validate_response(response, checks=checks)
 
