@@ -78,8 +78,8 @@ def decimal_type(precision: int, scale: int, *, ge=None, le=None, gt=None):
     limit = Decimal(10) ** (precision - scale) - Decimal(1).scaleb(-scale)
     low = Decimal(ge) if ge is not None else Decimal(gt) if gt is not None else -limit
     high = min(Decimal(le), limit) if le is not None else limit
-    number: dict = {"type": "number", "maximum": float(high)}
-    number["exclusiveMinimum" if gt is not None else "minimum"] = float(low)
+    number: dict = {"type": "number", "maximum": float(high)}  # float ok: a JSON Schema bound in the OpenAPI document, never money arithmetic
+    number["exclusiveMinimum" if gt is not None else "minimum"] = float(low)  # float ok
     schema = {"anyOf": [number, {"type": "string", "pattern": _DECIMAL_TEXT}],
               "description": f"a decimal (number or string) with at most {precision - scale} digits before "
                              f"the point and {scale} after, from {low} to {high}"}
